@@ -1,0 +1,333 @@
+/* main.c: option parsing, usage, signals and the choice of mode. */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+enum {
+	OPT_SEQPACKET = CHAR_MAX + 1,
+	OPT_NO_SHUTDOWN,
+	OPT_KEEP_FILE,
+};
+
+static const char shortopts[] = "dhLlm:q:s:uVvw:";
+
+static const struct option longopts[] = {
+	{ "no-stdin",	 no_argument,	    NULL, 'd' },
+	{ "help",	 no_argument,	    NULL, 'h' },
+	{ "lines",	 no_argument,	    NULL, 'L' },
+	{ "listen",	 no_argument,	    NULL, 'l' },
+	{ "mode",	 required_argument, NULL, 'm' },
+	{ "quit-after",	 required_argument, NULL, 'q' },
+	{ "source",	 required_argument, NULL, 's' },
+	{ "dgram",	 no_argument,	    NULL, 'u' },
+	{ "version",	 no_argument,	    NULL, 'V' },
+	{ "verbose",	 no_argument,	    NULL, 'v' },
+	{ "timeout",	 required_argument, NULL, 'w' },
+	{ "seqpacket",	 no_argument,	    NULL, OPT_SEQPACKET },
+	{ "no-shutdown", no_argument,	    NULL, OPT_NO_SHUTDOWN },
+	{ "keep-file",	 no_argument,	    NULL, OPT_KEEP_FILE },
+	{ NULL,		 0,		    NULL, 0 }
+};
+
+static const char usage_text[] =
+"usage: ucat [-dLluVv] [--seqpacket] [--no-shutdown] [--keep-file]\n"
+"            [-m mode] [-q secs] [-s address] [-w secs] address\n"
+"\n"
+"  -l, --listen         listen on address instead of connecting\n"
+"  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
+"      --seqpacket      sequenced-packet socket (SOCK_SEQPACKET)\n"
+"  -d, --no-stdin       do not read standard input\n"
+"  -L, --lines          datagrams: one line of stdin per message, and a\n"
+"                       newline after each message received\n"
+"  -m, --mode MODE      listening: socket file mode (octal), never wider\n"
+"  -q, --quit-after S   after stdin EOF, quit after S seconds (-1: never)\n"
+"  -s, --source ADDR    connecting: bind to ADDR first\n"
+"  -w, --timeout S      connect timeout and idle timeout, in seconds\n"
+"      --no-shutdown    do not half-close the socket at stdin EOF\n"
+"      --keep-file      leave the socket file in place at exit\n"
+"  -v, --verbose        report addresses, peers and byte counts on stderr\n"
+"  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
+"\n"
+"address: a path (at most 107 bytes), @name for a Linux abstract name,\n"
+"or @ alone with -l for a name the kernel picks.  ./@x is a file.\n";
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(2);
+}
+
+static double
+parse_secs(const char *flag, const char *text, bool negative_ok)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+	    (v < 0 && !negative_ok) || v > 1e9)
+		errx(2, "%s: invalid number of seconds '%s'", flag, text);
+	return v;
+}
+
+static mode_t
+parse_mode(const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 8);
+	if (end == text || *end != '\0' || errno != 0 || v < 0 || v > 0777)
+		errx(2, "-m: invalid mode '%s': expected octal 000 to 777",
+		    text);
+	return (mode_t)v;
+}
+
+static void
+parse_addr(const char *flag, const char *text, struct uaddr *ua)
+{
+	if (addr_parse(text, ua) == 0)
+		return;
+	switch (errno) {
+	case EINVAL:
+		errx(2, "%s: empty address", flag);
+	case ENAMETOOLONG:
+		errx(2, "%s: address '%s' is too long: at most %zu bytes",
+		    flag, text, ADDR_PATH_MAX + (text[0] == '@'));
+	default:
+		errx(2, "%s: address '%s': abstract names are not supported "
+		    "on this system", flag, text);
+	}
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	const char *src = NULL;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->type = SOCK_STREAM;
+	o->quit_after = -1;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			o->no_stdin = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'L':
+			o->lines = true;
+			break;
+		case 'l':
+			o->listen = true;
+			break;
+		case 'm':
+			o->mode = parse_mode(optarg);
+			o->mode_set = true;
+			break;
+		case 'q':
+			o->quit_after = parse_secs("-q", optarg, true);
+			break;
+		case 's':
+			src = optarg;
+			break;
+		case 'u':
+			o->type = SOCK_DGRAM;
+			break;
+		case 'V':
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			exit(0);
+		case 'v':
+			o->verbose++;
+			break;
+		case 'w':
+			o->timeout = parse_secs("-w", optarg, false);
+			break;
+		case OPT_SEQPACKET:
+			o->type = SOCK_SEQPACKET;
+			break;
+		case OPT_NO_SHUTDOWN:
+			o->no_shutdown = true;
+			break;
+		case OPT_KEEP_FILE:
+			o->keep_file = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		warnx("no address given");
+		usage();
+	}
+	if (argc > 1)
+		errx(2, "one address expected, %d given (relaying two "
+		    "addresses is not supported yet)", argc);
+
+	parse_addr("address", argv[0], &o->addr);
+	if (o->addr.autobind && !o->listen)
+		errx(2, "address '@': a name chosen by the kernel needs -l");
+	if (src != NULL) {
+		if (o->listen)
+			errx(2, "-s: only a connecting socket has a source");
+		parse_addr("-s", src, &o->src);
+		o->src_set = true;
+	}
+	if (o->lines && o->type == SOCK_STREAM)
+		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
+	if (o->mode_set && !o->listen)
+		errx(2, "-m: only a listening socket file has a mode");
+	/* A datagram peer never closes: without -q a client ends at EOF. */
+	if (o->type == SOCK_DGRAM && !o->listen && o->quit_after < 0)
+		o->quit_after = 0;
+}
+
+/*
+ * With fd 0, 1 or 2 closed at start, the first socket would take its
+ * number and be read or written as stdio: give each one /dev/null.
+ */
+static void
+fill_stdio(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			exit(1);
+	}
+}
+
+static void
+on_fatal(int sig)
+{
+	/* The handler was reset on entry: remove our files, then die of sig. */
+	sock_cleanup();
+	raise(sig);
+}
+
+static void
+setup_signals(void)
+{
+	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaddset(&sa.sa_mask, fatal[i]);
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
+}
+
+/* One line for a failed socket step, with the kinder words where known. */
+static void __attribute__((noreturn))
+die_sock(const char *what, const struct uaddr *ua)
+{
+	switch (errno) {
+	case ENOTSOCK:
+		errx(1, "%s: exists and is not a socket; not touching it",
+		    ua->text);
+	case EADDRINUSE:
+		errx(1, "%s: address in use", ua->text);
+	case ETIMEDOUT:
+		errx(1, "%s %s: timed out", what, ua->text);
+	default:
+		err(1, "%s %s", what, ua->text);
+	}
+}
+
+static int
+run_listen(const struct options *o)
+{
+	char name[ADDR_TEXT_MAX];
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int lfd, fd;
+
+	if ((lfd = sock_listen(o)) == -1)
+		die_sock("listen on", &o->addr);
+	if (o->verbose) {
+		if (getsockname(lfd, (struct sockaddr *)&sun, &len) == -1)
+			err(1, "getsockname %s", o->addr.text);
+		warnx("listening on %s", addr_format(&sun, len, name,
+		    sizeof(name)));
+	}
+	if (o->type == SOCK_DGRAM)
+		return pump_run(o, lfd);
+
+	if ((fd = sock_accept(lfd)) == -1)
+		err(1, "accept on %s", o->addr.text);
+	/* One connection: later clients are refused, not left waiting. */
+	close(lfd);
+	if (o->verbose) {
+		if (sock_peer(fd, &pid, &uid, &gid) == 0)
+			warnx("connection from pid %ld uid %ld gid %ld",
+			    (long)pid, (long)uid, (long)gid);
+		else
+			warnx("connection on %s", o->addr.text);
+	}
+	return pump_run(o, fd);
+}
+
+static int
+run_connect(const struct options *o)
+{
+	bool bind_failed;
+	int fd;
+
+	if ((fd = sock_connect(o, &bind_failed)) == -1) {
+		if (bind_failed)
+			die_sock("bind", o->src_set ? &o->src : &o->addr);
+		die_sock("connect", &o->addr);
+	}
+	if (o->verbose)
+		warnx("connected to %s", o->addr.text);
+	return pump_run(o, fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	int rc;
+
+	fill_stdio();
+	parse_options(argc, argv, &o);
+	setup_signals();
+	if (atexit(sock_cleanup) != 0)
+		errx(1, "atexit failed");
+
+	rc = o.listen ? run_listen(&o) : run_connect(&o);
+	return rc == 0 ? 0 : 1;
+}

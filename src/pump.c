@@ -1,0 +1,446 @@
+/* pump.c: the poll() loop that moves stdin to the socket and the socket to stdout. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+#define BUF_SIZE	(256 * 1024)
+
+#if !HAVE_DECL_MSG_NOSIGNAL
+#define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway */
+#endif
+#if !HAVE_DECL_POLLRDHUP
+#define POLLRDHUP	0
+#endif
+
+struct buf {
+	char	*data;
+	size_t	 size;
+	size_t	 head;		/* next byte to write out */
+	size_t	 tail;		/* end of what was read in */
+};
+
+struct pump {
+	const struct options *o;
+	int		 sock;
+	bool		 stream;	/* no message boundaries to keep */
+	bool		 replying;	/* datagram listener: answer the last sender */
+	struct buf	 up;		/* stdin -> socket */
+	struct buf	 down;		/* socket -> stdout */
+	bool		 in_eof;	/* stdin gave its last byte */
+	bool		 up_done;	/* nothing more goes to the socket */
+	bool		 sock_eof;	/* the peer gave its last byte */
+	bool		 down_done;	/* nothing more goes to stdout */
+	bool		 warned_unbound;
+	struct sockaddr_un peer;	/* where replies go, when replying */
+	socklen_t	 peerlen;
+	uint64_t	 sent;
+	uint64_t	 received;
+	double		 quit_at;	/* -q deadline; < 0: none */
+	double		 idle_at;	/* -w deadline; < 0: none */
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+active(struct pump *p)
+{
+	if (p->o->timeout > 0)
+		p->idle_at = now() + p->o->timeout;
+}
+
+static bool
+has_peer(const struct pump *p)
+{
+	return p->peerlen > sizeof(sa_family_t);
+}
+
+/*
+ * The next unit to send from the up buffer: every pending byte of a stream,
+ * the whole of one read() as a message, or with -L one line (its newline is
+ * *used but not sent; a last line without one goes at stdin EOF).
+ */
+static bool
+next_unit(const struct pump *p, size_t *len, size_t *used)
+{
+	const struct buf *b = &p->up;
+	size_t n = b->tail - b->head;
+	const char *nl;
+
+	*len = *used = n;
+	if (p->stream || !p->o->lines)
+		return n > 0;
+	if ((nl = memchr(b->data + b->head, '\n', n)) != NULL) {
+		*len = (size_t)(nl - (b->data + b->head));
+		*used = *len + 1;
+		return true;
+	}
+	return p->in_eof && n > 0;
+}
+
+static bool
+want_stdin(const struct pump *p)
+{
+	const struct buf *b = &p->up;
+	size_t len, used;
+
+	if (p->in_eof || p->up_done || (p->replying && !has_peer(p)))
+		return false;
+	if (p->stream)
+		return b->tail < b->size;
+	if (!p->o->lines)
+		return b->head == b->tail;
+	return !next_unit(p, &len, &used);
+}
+
+static bool
+want_sock(const struct pump *p)
+{
+	return !p->sock_eof && !p->down_done && p->down.tail < p->down.size;
+}
+
+/* Stdin has ended and all of it went out: half-close, start -q. */
+static void
+finish_up(struct pump *p)
+{
+	p->up_done = true;
+	if (p->o->type != SOCK_DGRAM && !p->o->no_shutdown && !p->o->no_stdin)
+		(void)shutdown(p->sock, SHUT_WR);
+	if (p->o->quit_after >= 0 && !p->o->no_stdin)
+		p->quit_at = now() + p->o->quit_after;
+}
+
+/* The peer is gone: what stdin still holds has nowhere to go. */
+static void
+peer_gone(struct pump *p)
+{
+	p->up_done = p->in_eof = true;
+	p->up.head = p->up.tail = 0;
+}
+
+/* Stdout is closed: stop taking data that could only be lost. */
+static void
+stdout_gone(struct pump *p)
+{
+	p->down_done = true;
+	p->down.head = p->down.tail = 0;
+	if (p->o->type != SOCK_DGRAM)
+		(void)shutdown(p->sock, SHUT_RD);
+}
+
+static int
+read_stdin(struct pump *p)
+{
+	struct buf *b = &p->up;
+	ssize_t n;
+
+	if (b->head == b->tail) {
+		b->head = b->tail = 0;
+	} else if (b->head > 0 && !p->stream) {
+		memmove(b->data, b->data + b->head, b->tail - b->head);
+		b->tail -= b->head;
+		b->head = 0;
+	}
+	if (b->tail == b->size) {
+		warnx("stdin: line longer than %zu bytes", b->size);
+		return -1;
+	}
+	n = read(STDIN_FILENO, b->data + b->tail, b->size - b->tail);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		warn("stdin");
+		return -1;
+	}
+	if (n == 0)
+		p->in_eof = true;
+	b->tail += (size_t)n;
+	active(p);
+	return 0;
+}
+
+static int
+write_sock(struct pump *p)
+{
+	struct buf *b = &p->up;
+	char peer[ADDR_TEXT_MAX];
+	size_t len, used;
+	ssize_t n;
+
+	if (!next_unit(p, &len, &used))
+		return 0;
+	if (p->replying)
+		/* Blocking: an unconnected socket cannot poll for the peer. */
+		n = sendto(p->sock, b->data + b->head, len, MSG_NOSIGNAL,
+		    (struct sockaddr *)&p->peer, p->peerlen);
+	else
+		n = send(p->sock, b->data + b->head, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == -1) {
+		switch (errno) {
+		case EINTR:
+		case EAGAIN:
+			return 0;
+		case EPIPE:
+		case ECONNRESET:
+			peer_gone(p);
+			return 0;
+		}
+		if (p->replying && (errno == ECONNREFUSED || errno == ENOENT)) {
+			/* That sender left; wait for the next one. */
+			warn("reply to %s", addr_format(&p->peer, p->peerlen,
+			    peer, sizeof(peer)));
+			p->peerlen = 0;
+			b->head += used;
+			return 0;
+		}
+		if (errno == EMSGSIZE)
+			warnx("send to %s: message of %zu bytes is too long",
+			    p->o->addr.text, len);
+		else
+			warn("send to %s", p->o->addr.text);
+		return -1;
+	}
+	p->sent += (uint64_t)n;
+	b->head += p->stream ? (size_t)n : used;
+	active(p);
+	return 0;
+}
+
+static void
+note_sender(struct pump *p, const struct sockaddr_un *from, socklen_t len)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (len <= sizeof(sa_family_t)) {
+		if (!p->warned_unbound)
+			warnx("%s: a sender has no address; it cannot be "
+			    "answered", p->o->addr.text);
+		p->warned_unbound = true;
+		return;
+	}
+	if (p->o->verbose && (len != p->peerlen ||
+	    memcmp(from, &p->peer, len) != 0))
+		warnx("message from %s", addr_format(from, len, text,
+		    sizeof(text)));
+	memcpy(&p->peer, from, len);
+	p->peerlen = len;
+}
+
+static int
+read_sock(struct pump *p, short revents)
+{
+	struct buf *b = &p->down;
+	struct sockaddr_un from;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t kept;
+	ssize_t n;
+
+	if (p->stream) {
+		n = recv(p->sock, b->data + b->tail, b->size - b->tail,
+		    MSG_DONTWAIT);
+	} else {
+		/* One message at a time, with room for -L's newline. */
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = b->data;
+		iov.iov_len = b->size - 1;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (p->replying) {
+			mh.msg_name = &from;
+			mh.msg_namelen = sizeof(from);
+		}
+		n = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_TRUNC);
+	}
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		if (errno == ECONNRESET) {
+			p->sock_eof = true;
+			return 0;
+		}
+		warn("receive from %s", p->o->addr.text);
+		return -1;
+	}
+	if (p->stream) {
+		if (n == 0)
+			p->sock_eof = true;
+		b->tail += (size_t)n;
+		p->received += (uint64_t)n;
+		active(p);
+		return 0;
+	}
+	/* A seqpacket EOF reads as an empty message: poll tells them apart. */
+	if (n == 0 && p->o->type == SOCK_SEQPACKET &&
+	    (POLLRDHUP == 0 || (revents & (POLLRDHUP | POLLHUP)))) {
+		p->sock_eof = true;
+		return 0;
+	}
+	kept = (size_t)n < iov.iov_len ? (size_t)n : iov.iov_len;
+	if (mh.msg_flags & MSG_TRUNC)
+		warnx("%s: message of %zd bytes truncated to %zu", 
+		    p->o->addr.text, n, kept);
+	if (p->replying)
+		note_sender(p, &from, mh.msg_namelen);
+	b->head = 0;
+	b->tail = kept;
+	if (p->o->lines)
+		b->data[b->tail++] = '\n';
+	p->received += kept;
+	active(p);
+	return 0;
+}
+
+static int
+write_stdout(struct pump *p)
+{
+	struct buf *b = &p->down;
+	ssize_t n;
+
+	n = write(STDOUT_FILENO, b->data + b->head, b->tail - b->head);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		if (errno == EPIPE) {
+			stdout_gone(p);
+			return 0;
+		}
+		warn("stdout");
+		return -1;
+	}
+	b->head += (size_t)n;
+	if (b->head == b->tail)
+		b->head = b->tail = 0;
+	active(p);
+	return 0;
+}
+
+/* Milliseconds until the nearest deadline, -1 for none. */
+static int
+poll_timeout(const struct pump *p)
+{
+	double next = -1, left;
+
+	if (p->quit_at >= 0)
+		next = p->quit_at;
+	if (p->idle_at >= 0 && (next < 0 || p->idle_at < next))
+		next = p->idle_at;
+	if (next < 0)
+		return -1;
+	left = (next - now()) * 1000;
+	if (left <= 0)
+		return 0;
+	return left > 86400000 ? 86400000 : (int)left + 1;
+}
+
+static int
+pump_loop(struct pump *p)
+{
+	enum { P_IN, P_SOCK, P_OUT };
+	struct pollfd pfd[3];
+	size_t len, used;
+	bool reading, writing, watching;
+	short ev;
+	double t;
+
+	for (;;) {
+		if (p->in_eof && !p->up_done && !next_unit(p, &len, &used))
+			finish_up(p);
+		if (p->sock_eof && p->down.head == p->down.tail)
+			p->down_done = true;
+		if (p->up_done && p->down_done)
+			return 0;
+
+		reading = want_sock(p);
+		writing = !p->up_done && next_unit(p, &len, &used);
+		/* After a half-close, only POLLHUP says the peer is gone. */
+		watching = (p->sock_eof || p->down_done) && !p->up_done;
+		ev = (reading ? POLLIN | POLLRDHUP : 0) |
+		    (writing ? POLLOUT : 0);
+		pfd[P_IN].fd = want_stdin(p) ? STDIN_FILENO : -1;
+		pfd[P_IN].events = POLLIN;
+		pfd[P_SOCK].fd = ev || watching ? p->sock : -1;
+		pfd[P_SOCK].events = ev;
+		pfd[P_OUT].fd = p->down.head < p->down.tail ? STDOUT_FILENO : -1;
+		pfd[P_OUT].events = POLLOUT;
+
+		if (poll(pfd, 3, poll_timeout(p)) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("poll");
+			return -1;
+		}
+		t = now();
+		if (p->quit_at >= 0 && t >= p->quit_at) {
+			/* -q: take nothing more; what was read still goes out. */
+			p->sock_eof = p->up_done = true;
+			p->quit_at = -1;
+			continue;
+		}
+		if (p->idle_at >= 0 && t >= p->idle_at) {
+			warnx("%s: idle for %g seconds, giving up",
+			    p->o->addr.text, p->o->timeout);
+			return -1;
+		}
+
+		if (pfd[P_IN].revents && read_stdin(p) == -1)
+			return -1;
+		if (reading && (pfd[P_SOCK].revents &
+		    (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) &&
+		    read_sock(p, pfd[P_SOCK].revents) == -1)
+			return -1;
+		if (writing && (pfd[P_SOCK].revents &
+		    (POLLOUT | POLLHUP | POLLERR)) && write_sock(p) == -1)
+			return -1;
+		if (watching && (pfd[P_SOCK].revents & (POLLHUP | POLLERR)))
+			peer_gone(p);
+		if (pfd[P_OUT].revents && write_stdout(p) == -1)
+			return -1;
+	}
+}
+
+int
+pump_run(const struct options *o, int sock)
+{
+	static char upbuf[BUF_SIZE], downbuf[BUF_SIZE];
+	struct pump p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.sock = sock;
+	p.stream = o->type == SOCK_STREAM;
+	p.replying = o->listen && o->type == SOCK_DGRAM;
+	p.up.data = upbuf;
+	p.up.size = sizeof(upbuf);
+	p.down.data = downbuf;
+	p.down.size = sizeof(downbuf);
+	p.quit_at = p.idle_at = -1;
+	active(&p);
+	if (o->no_stdin)
+		p.in_eof = true;
+
+	rc = pump_loop(&p);
+	if (o->verbose)
+		warnx("sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
+		    p.sent, p.received);
+	return rc;
+}

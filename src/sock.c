@@ -1,0 +1,274 @@
+/* sock.c: socket setup and the rules for the socket files ucat creates. */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+#ifndef SOCK_CLOEXEC
+#define SOCK_CLOEXEC	0
+#endif
+
+/*
+ * The files ucat bound, to be removed at exit: the listening socket and the
+ * -s socket of a client.  A signal handler reads these, so each entry is
+ * filled before it is armed.
+ */
+static struct sockfile {
+	char			path[ADDR_PATH_MAX + 1];
+	dev_t			dev;
+	ino_t			ino;
+	volatile sig_atomic_t	armed;
+} files[2];
+
+/* Safe in a signal handler: lstat(2) and unlink(2) only. */
+void
+sock_cleanup(void)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!files[i].armed)
+			continue;
+		files[i].armed = 0;
+		/* Someone may have replaced it since: remove only ours. */
+		if (lstat(files[i].path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_dev == files[i].dev && st.st_ino == files[i].ino)
+			unlink(files[i].path);
+	}
+}
+
+static void
+remember(const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (lstat(path, &st) == -1)
+		return;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i].armed)
+			continue;
+		strcpy(files[i].path, path);
+		files[i].dev = st.st_dev;
+		files[i].ino = st.st_ino;
+		files[i].armed = 1;
+		return;
+	}
+}
+
+static int
+sock_open(int type)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+#if !HAVE_DECL_SOCK_CLOEXEC
+	if (fd != -1)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+	return fd;
+}
+
+/*
+ * Makes room for a bind at path: nothing there is fine, a socket nobody is
+ * bound to (stale) is removed, anything else is left alone.  The probe is a
+ * datagram connect: it fails with ECONNREFUSED only when no socket owns the
+ * file, and it never shows up as a connection at a live listener.
+ */
+static int
+clear_stale(const struct uaddr *ua)
+{
+	struct stat st, again;
+	int fd, rc, saved;
+
+	if (lstat(ua->sun.sun_path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = ENOTSOCK;
+		return -1;
+	}
+	if ((fd = sock_open(SOCK_DGRAM)) == -1)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)&ua->sun, ua->len);
+	saved = errno;
+	close(fd);
+	if (rc == 0 || saved == EPROTOTYPE || saved == EPERM) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (saved == ENOENT)
+		return 0;
+	if (saved != ECONNREFUSED) {
+		errno = saved;
+		return -1;
+	}
+	if (lstat(ua->sun.sun_path, &again) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (unlink(ua->sun.sun_path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/*
+ * Binds fd to ua.  A file is created under the umask, or with exactly
+ * -m MODE: the umask is set for the bind so that no instant exists where
+ * the file is more open than asked.
+ */
+static int
+sock_bind(int fd, const struct uaddr *ua, const struct options *o)
+{
+	mode_t old = 0;
+	int rc, saved;
+
+	if (ua->abstract)
+		return bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
+	if (clear_stale(ua) == -1)
+		return -1;
+	if (o->mode_set)
+		old = umask(~o->mode & 0777);
+	rc = bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
+	saved = errno;
+	if (o->mode_set)
+		umask(old);
+	if (rc == -1) {
+		errno = saved;
+		return -1;
+	}
+	if (!o->keep_file)
+		remember(ua->sun.sun_path);
+	return 0;
+}
+
+int
+sock_listen(const struct options *o)
+{
+	int fd, saved;
+
+	if ((fd = sock_open(o->type)) == -1)
+		return -1;
+	if (sock_bind(fd, &o->addr, o) == -1 ||
+	    (o->type != SOCK_DGRAM && listen(fd, SOMAXCONN) == -1)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_accept(int lfd)
+{
+	int fd;
+
+	do {
+#ifdef HAVE_ACCEPT4
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+#else
+		if ((fd = accept(lfd, NULL, NULL)) != -1)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+	} while (fd == -1 && (errno == EINTR || errno == ECONNABORTED));
+	return fd;
+}
+
+static int
+set_sndtimeo(int fd, double secs)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	if (secs > 0 && tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * Connects to o->addr.  A datagram client binds first (to -s, or to an
+ * autobound abstract name) so that the server has an address to answer.
+ * The -w timeout rides on SO_SNDTIMEO, which bounds a blocking AF_UNIX
+ * connect waiting for room in a full backlog; expiry is ETIMEDOUT.
+ * *bind_failed tells the caller which of the two steps failed.
+ */
+int
+sock_connect(const struct options *o, bool *bind_failed)
+{
+	struct uaddr any;
+	int fd, rc, saved;
+
+	*bind_failed = false;
+	if ((fd = sock_open(o->type)) == -1)
+		return -1;
+	rc = 0;
+	if (o->src_set) {
+		rc = sock_bind(fd, &o->src, o);
+	} else if (o->type == SOCK_DGRAM) {
+#ifdef HAVE_ABSTRACT_NAMESPACE
+		(void)addr_parse("@", &any);
+		rc = sock_bind(fd, &any, o);
+#endif
+	}
+	if (rc == -1) {
+		*bind_failed = true;
+		goto fail;
+	}
+	if (o->timeout > 0 && set_sndtimeo(fd, o->timeout) == -1)
+		goto fail;
+	do {
+		rc = connect(fd, (const struct sockaddr *)&o->addr.sun,
+		    o->addr.len);
+	} while (rc == -1 && errno == EINTR);
+	if (rc == -1) {
+		if (errno == EAGAIN && o->timeout > 0)
+			errno = ETIMEDOUT;
+		goto fail;
+	}
+	if (o->timeout > 0 && set_sndtimeo(fd, 0) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* The peer's credentials, where the system can tell them. */
+int
+sock_peer(int fd, pid_t *pid, uid_t *uid, gid_t *gid)
+{
+#if HAVE_DECL_SO_PEERCRED
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
+		return -1;
+	*pid = uc.pid;
+	*uid = uc.uid;
+	*gid = uc.gid;
+	return 0;
+#elif defined(HAVE_GETPEEREID)
+	*pid = -1;
+	return getpeereid(fd, uid, gid);
+#else
+	(void)fd;
+	(void)pid;
+	(void)uid;
+	(void)gid;
+	errno = ENOTSUP;
+	return -1;
+#endif
+}

@@ -1,0 +1,58 @@
+/* ucat.h: the options every part shares and the interfaces between parts. */
+#ifndef UCAT_H
+#define UCAT_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* sun_path holds 108 bytes on Linux; a path keeps one for its NUL. */
+#define ADDR_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+/* Room for an address as text: '@' and every byte escaped as \xHH. */
+#define ADDR_TEXT_MAX	(4 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2)
+
+struct uaddr {
+	struct sockaddr_un sun;
+	socklen_t	len;		/* exact length to pass to the kernel */
+	bool		abstract;	/* @name: no file behind it */
+	bool		autobind;	/* "@": the kernel picks the name */
+	const char	*text;		/* as the user wrote it */
+};
+
+struct options {
+	bool		listen;		/* -l */
+	int		type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	bool		no_stdin;	/* -d */
+	bool		no_shutdown;	/* --no-shutdown */
+	bool		lines;		/* -L */
+	bool		keep_file;	/* --keep-file */
+	bool		no_splice;	/* --no-splice */
+	int		verbose;	/* -v */
+	double		quit_after;	/* -q; < 0: wait for the peer */
+	double		timeout;	/* -w; 0: none */
+	bool		mode_set;
+	mode_t		mode;		/* -m */
+	struct uaddr	addr;		/* ADDRESS */
+	bool		src_set;
+	struct uaddr	src;		/* -s */
+};
+
+/* addr.c */
+int	addr_parse(const char *, struct uaddr *);
+const char *addr_format(const struct sockaddr_un *, socklen_t, char *,
+	    size_t);
+
+/* sock.c */
+int	sock_listen(const struct options *);
+int	sock_accept(int);
+int	sock_connect(const struct options *, bool *);
+int	sock_peer(int, pid_t *, uid_t *, gid_t *);
+void	sock_cleanup(void);
+
+/* pump.c */
+int	pump_run(const struct options *, int);
+
+#endif
