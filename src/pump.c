@@ -50,6 +50,15 @@ struct pump {
 	double		 idle_at;	/* -w deadline; < 0: none */
 };
 
+/* Marks n bytes written; an empty buffer starts over at its beginning. */
+static void
+consume(struct buf *b, size_t n)
+{
+	b->head += n;
+	if (b->head == b->tail)
+		b->head = b->tail = 0;
+}
+
 static double
 now(void)
 {
@@ -151,9 +160,7 @@ read_stdin(struct pump *p)
 	struct buf *b = &p->up;
 	ssize_t n;
 
-	if (b->head == b->tail) {
-		b->head = b->tail = 0;
-	} else if (b->head > 0 && !p->stream) {
+	if (b->head > 0 && !p->stream) {
 		memmove(b->data, b->data + b->head, b->tail - b->head);
 		b->tail -= b->head;
 		b->head = 0;
@@ -208,7 +215,7 @@ write_sock(struct pump *p)
 			warn("reply to %s", addr_format(&p->peer, p->peerlen,
 			    peer, sizeof(peer)));
 			p->peerlen = 0;
-			b->head += used;
+			consume(b, used);
 			return 0;
 		}
 		if (errno == EMSGSIZE)
@@ -219,7 +226,7 @@ write_sock(struct pump *p)
 		return -1;
 	}
 	p->sent += (uint64_t)n;
-	b->head += p->stream ? (size_t)n : used;
+	consume(b, p->stream ? (size_t)n : used);
 	active(p);
 	return 0;
 }
@@ -326,9 +333,7 @@ write_stdout(struct pump *p)
 		warn("stdout");
 		return -1;
 	}
-	b->head += (size_t)n;
-	if (b->head == b->tail)
-		b->head = b->tail = 0;
+	consume(b, (size_t)n);
 	active(p);
 	return 0;
 }
