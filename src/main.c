@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +21,21 @@ enum {
 	OPT_SEQPACKET = CHAR_MAX + 1,
 	OPT_NO_SHUTDOWN,
 	OPT_KEEP_FILE,
+	OPT_MAX_CONNS,
+	OPT_ALLOW_UID,
+	OPT_ALLOW_GID,
+	OPT_WAIT,
+	OPT_NO_SPLICE,
 };
 
-static const char shortopts[] = "dhLlm:q:s:uVvw:";
+static const char shortopts[] = "c:de:hkLlm:q:s:uVvw:z";
 
 static const struct option longopts[] = {
+	{ "sh-exec",	 required_argument, NULL, 'c' },
 	{ "no-stdin",	 no_argument,	    NULL, 'd' },
+	{ "exec",	 required_argument, NULL, 'e' },
 	{ "help",	 no_argument,	    NULL, 'h' },
+	{ "keep-open",	 no_argument,	    NULL, 'k' },
 	{ "lines",	 no_argument,	    NULL, 'L' },
 	{ "listen",	 no_argument,	    NULL, 'l' },
 	{ "mode",	 required_argument, NULL, 'm' },
@@ -35,29 +45,51 @@ static const struct option longopts[] = {
 	{ "version",	 no_argument,	    NULL, 'V' },
 	{ "verbose",	 no_argument,	    NULL, 'v' },
 	{ "timeout",	 required_argument, NULL, 'w' },
+	{ "probe",	 no_argument,	    NULL, 'z' },
 	{ "seqpacket",	 no_argument,	    NULL, OPT_SEQPACKET },
 	{ "no-shutdown", no_argument,	    NULL, OPT_NO_SHUTDOWN },
 	{ "keep-file",	 no_argument,	    NULL, OPT_KEEP_FILE },
+	{ "max-conns",	 required_argument, NULL, OPT_MAX_CONNS },
+	{ "allow-uid",	 required_argument, NULL, OPT_ALLOW_UID },
+	{ "allow-gid",	 required_argument, NULL, OPT_ALLOW_GID },
+	{ "wait",	 required_argument, NULL, OPT_WAIT },
+	{ "no-splice",	 no_argument,	    NULL, OPT_NO_SPLICE },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
 static const char usage_text[] =
-"usage: ucat [-dLluVv] [--seqpacket] [--no-shutdown] [--keep-file]\n"
-"            [-m mode] [-q secs] [-s address] [-w secs] address\n"
+"usage: ucat [-dkLluVvz] [-c cmd] [-e prog] [-m mode] [-q secs] [-s address]\n"
+"            [-w secs] [--allow-gid list] [--allow-uid list] [--keep-file]\n"
+"            [--max-conns n] [--no-shutdown] [--no-splice] [--seqpacket]\n"
+"            [--wait secs] address\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
 "  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
 "      --seqpacket      sequenced-packet socket (SOCK_SEQPACKET)\n"
 "  -d, --no-stdin       do not read standard input\n"
-"  -L, --lines          datagrams: one line of stdin per message, and a\n"
+"  -L, --lines          messages: one line of stdin per message, and a\n"
 "                       newline after each message received\n"
-"  -m, --mode MODE      listening: socket file mode (octal), never wider\n"
 "  -q, --quit-after S   after stdin EOF, quit after S seconds (-1: never)\n"
-"  -s, --source ADDR    connecting: bind to ADDR first\n"
 "  -w, --timeout S      connect timeout and idle timeout, in seconds\n"
 "      --no-shutdown    do not half-close the socket at stdin EOF\n"
-"      --keep-file      leave the socket file in place at exit\n"
+"      --no-splice      move data with read and write only\n"
 "  -v, --verbose        report addresses, peers and byte counts on stderr\n"
+"\n"
+"listening:\n"
+"  -m, --mode MODE      socket file mode (octal), never more open\n"
+"  -k, --keep-open      serve one client after another (with -e/-c: at once)\n"
+"  -e, --exec PROG      run PROG ARGS (split on blanks, no shell) per client\n"
+"  -c, --sh-exec CMD    run /bin/sh -c CMD per client\n"
+"      --max-conns N    with -k and -e/-c: at most N clients at once (100)\n"
+"      --allow-uid LIST only peers with these user ids or names\n"
+"      --allow-gid LIST only peers with these group ids or names\n"
+"      --keep-file      leave the socket file in place at exit\n"
+"\n"
+"connecting:\n"
+"  -s, --source ADDR    bind to ADDR first\n"
+"  -z, --probe          only check that something accepts at address\n"
+"      --wait S         retry until the address accepts, up to S seconds\n"
+"\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
 "\n"
@@ -99,6 +131,83 @@ parse_mode(const char *text)
 	return (mode_t)v;
 }
 
+static long
+parse_count(const char *flag, const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (end == text || *end != '\0' || errno != 0 || v < 1 || v > 1000000)
+		errx(2, "%s: invalid count '%s': expected 1 to 1000000", flag,
+		    text);
+	return v;
+}
+
+/* A comma-separated list of numeric ids or user (group) names. */
+static struct idlist *
+parse_ids(const char *flag, const char *text, bool groups)
+{
+	struct idlist *l;
+	const char *p = text;
+	struct passwd *pw;
+	struct group *gr;
+	char *end, name[256];
+	size_t n = 1, len;
+	unsigned long v;
+
+	for (; *p != '\0'; p++)
+		n += *p == ',';
+	if ((l = malloc(sizeof(*l) + n * sizeof(l->id[0]))) == NULL)
+		err(1, NULL);
+	l->n = 0;
+	for (p = text; l->n < n; p += len + 1) {
+		len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof(name))
+			errx(2, "%s: invalid list '%s'", flag, text);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		errno = 0;
+		v = strtoul(name, &end, 10);
+		if (*end == '\0' && name[0] != '-' && errno == 0)
+			l->id[l->n++] = v;
+		else if (!groups && (pw = getpwnam(name)) != NULL)
+			l->id[l->n++] = pw->pw_uid;
+		else if (groups && (gr = getgrnam(name)) != NULL)
+			l->id[l->n++] = gr->gr_gid;
+		else
+			errx(2, "%s: no such %s '%s'", flag,
+			    groups ? "group" : "user", name);
+	}
+	return l;
+}
+
+/* -e 'PROG ARGS' is split on blanks; -c 'CMD' becomes sh -c CMD. */
+static char **
+exec_args(const char *flag, const char *text, bool shell)
+{
+	char **argv, *copy, *word, *save;
+	size_t n = 0;
+
+	if ((argv = calloc(strlen(text) / 2 + 4, sizeof(*argv))) == NULL ||
+	    (copy = strdup(text)) == NULL)
+		err(1, NULL);
+	if (shell) {
+		argv[n++] = "sh";
+		argv[n++] = "-c";
+		argv[n++] = copy;
+	} else {
+		for (word = strtok_r(copy, " \t", &save); word != NULL;
+		    word = strtok_r(NULL, " \t", &save))
+			argv[n++] = word;
+	}
+	if (n == 0 || (shell && text[strspn(text, " \t")] == '\0'))
+		errx(2, "%s: empty command", flag);
+	argv[n] = NULL;
+	return argv;
+}
+
 static void
 parse_addr(const char *flag, const char *text, struct uaddr *ua)
 {
@@ -125,14 +234,25 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->type = SOCK_STREAM;
 	o->quit_after = -1;
+	o->max_conns = 100;
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+		case 'e':
+			if (o->exec_argv != NULL)
+				errx(2, "-e and -c: give one program only");
+			o->exec_argv = exec_args(ch == 'c' ? "-c" : "-e",
+			    optarg, ch == 'c');
+			break;
 		case 'd':
 			o->no_stdin = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
+		case 'k':
+			o->keep_open = true;
+			break;
 		case 'L':
 			o->lines = true;
 			break;
@@ -160,6 +280,24 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'w':
 			o->timeout = parse_secs("-w", optarg, false);
+			break;
+		case 'z':
+			o->probe = true;
+			break;
+		case OPT_MAX_CONNS:
+			o->max_conns = parse_count("--max-conns", optarg);
+			break;
+		case OPT_ALLOW_UID:
+			o->allow_uid = parse_ids("--allow-uid", optarg, false);
+			break;
+		case OPT_ALLOW_GID:
+			o->allow_gid = parse_ids("--allow-gid", optarg, true);
+			break;
+		case OPT_WAIT:
+			o->wait = parse_secs("--wait", optarg, false);
+			break;
+		case OPT_NO_SPLICE:
+			o->no_splice = true;
 			break;
 		case OPT_SEQPACKET:
 			o->type = SOCK_SEQPACKET;
@@ -197,6 +335,14 @@ parse_options(int argc, char **argv, struct options *o)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
 	if (o->mode_set && !o->listen)
 		errx(2, "-m: only a listening socket file has a mode");
+	if (o->listen && (o->probe || o->wait > 0))
+		errx(2, "%s: only for connecting", o->probe ? "-z" : "--wait");
+	if (o->type == SOCK_DGRAM && (o->allow_uid || o->allow_gid))
+		errx(2, "--allow-uid, --allow-gid: datagrams carry no peer "
+		    "credentials here; use a stream or seqpacket socket");
+	if (!o->listen && (o->keep_open || o->allow_uid || o->allow_gid))
+		errx(2, "%s: only for listening", o->keep_open ? "-k" :
+		    o->allow_uid ? "--allow-uid" : "--allow-gid");
 	/* A datagram peer never closes: without -q a client ends at EOF. */
 	if (o->type == SOCK_DGRAM && !o->listen && o->quit_after < 0)
 		o->quit_after = 0;
@@ -270,10 +416,7 @@ run_listen(const struct options *o)
 	char name[ADDR_TEXT_MAX];
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	int lfd, fd;
+	int lfd;
 
 	if ((lfd = sock_listen(o)) == -1)
 		die_sock("listen on", &o->addr);
@@ -283,44 +426,42 @@ run_listen(const struct options *o)
 		warnx("listening on %s", addr_format(&sun, len, name,
 		    sizeof(name)));
 	}
-	if (o->type == SOCK_DGRAM)
-		return pump_run(o, lfd);
-
-	if ((fd = sock_accept(lfd)) == -1)
-		err(1, "accept on %s", o->addr.text);
-	/* One connection: later clients are refused, not left waiting. */
-	close(lfd);
-	if (o->verbose) {
-		if (sock_peer(fd, &pid, &uid, &gid) == 0)
-			warnx("connection from pid %ld uid %ld gid %ld",
-			    (long)pid, (long)uid, (long)gid);
-		else
-			warnx("connection on %s", o->addr.text);
-	}
-	return pump_run(o, fd);
+	return serve_run(o, lfd);
 }
 
 static int
 run_connect(const struct options *o)
 {
+	struct peer pc;
 	bool bind_failed;
 	int fd;
 
 	if ((fd = sock_connect(o, &bind_failed)) == -1) {
+		if (o->probe && !bind_failed) {
+			if (o->verbose)
+				warn("connect %s", o->addr.text);
+			return 1;
+		}
 		if (bind_failed)
 			die_sock("bind", o->src_set ? &o->src : &o->addr);
 		die_sock("connect", &o->addr);
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
-	return pump_run(o, fd);
+	if (o->probe)
+		return 0;
+	if (o->exec_argv == NULL)
+		return pump_run(o, fd) == 0 ? 0 : 1;
+
+	if (sock_peer(fd, &pc) == -1)
+		pc.known = false;
+	return exec_run(o, fd, &pc);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct options o;
-	int rc;
 
 	fill_stdio();
 	parse_options(argc, argv, &o);
@@ -328,6 +469,5 @@ main(int argc, char **argv)
 	if (atexit(sock_cleanup) != 0)
 		errx(1, "atexit failed");
 
-	rc = o.listen ? run_listen(&o) : run_connect(&o);
-	return rc == 0 ? 0 : 1;
+	return o.listen ? run_listen(&o) : run_connect(&o);
 }

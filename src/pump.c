@@ -14,7 +14,7 @@
 
 #include "ucat.h"
 
-#define BUF_SIZE	(256 * 1024)
+#define BUF_SIZE	DGRAM_MAX
 
 #if !HAVE_DECL_MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway */
@@ -38,6 +38,7 @@ struct pump {
 	struct buf	 up;		/* stdin -> socket */
 	struct buf	 down;		/* socket -> stdout */
 	bool		 in_eof;	/* stdin gave its last byte */
+	bool		 out_closed;	/* stdout is gone for good */
 	bool		 up_done;	/* nothing more goes to the socket */
 	bool		 sock_eof;	/* the peer gave its last byte */
 	bool		 down_done;	/* nothing more goes to stdout */
@@ -136,19 +137,18 @@ finish_up(struct pump *p)
 		p->quit_at = now() + p->o->quit_after;
 }
 
-/* The peer is gone: what stdin still holds has nowhere to go. */
+/* The peer is gone: what stdin still holds waits for a next one (-k). */
 static void
 peer_gone(struct pump *p)
 {
-	p->up_done = p->in_eof = true;
-	p->up.head = p->up.tail = 0;
+	p->up_done = true;
 }
 
 /* Stdout is closed: stop taking data that could only be lost. */
 static void
 stdout_gone(struct pump *p)
 {
-	p->down_done = true;
+	p->down_done = p->out_closed = true;
 	p->down.head = p->down.tail = 0;
 	if (p->o->type != SOCK_DGRAM)
 		(void)shutdown(p->sock, SHUT_RD);
@@ -422,26 +422,36 @@ pump_loop(struct pump *p)
 	}
 }
 
+/*
+ * Pumps between stdio and the connected socket sock until both ways are
+ * done.  Stdin and stdout outlive a connection: with -k the next client
+ * gets what stdin still holds, and a closed stdout stays closed.
+ */
 int
 pump_run(const struct options *o, int sock)
 {
 	static char upbuf[BUF_SIZE], downbuf[BUF_SIZE];
-	struct pump p;
+	static struct pump p;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
-	p.o = o;
+	if (p.o == NULL) {
+		p.o = o;
+		p.up.data = upbuf;
+		p.up.size = sizeof(upbuf);
+		p.down.data = downbuf;
+		p.down.size = sizeof(downbuf);
+		p.in_eof = o->no_stdin;
+		p.stream = o->type == SOCK_STREAM;
+		p.replying = o->listen && o->type == SOCK_DGRAM;
+	}
 	p.sock = sock;
-	p.stream = o->type == SOCK_STREAM;
-	p.replying = o->listen && o->type == SOCK_DGRAM;
-	p.up.data = upbuf;
-	p.up.size = sizeof(upbuf);
-	p.down.data = downbuf;
-	p.down.size = sizeof(downbuf);
+	p.up_done = p.sock_eof = p.warned_unbound = false;
+	p.down_done = p.out_closed;
+	p.down.head = p.down.tail = 0;
+	p.peerlen = 0;
+	p.sent = p.received = 0;
 	p.quit_at = p.idle_at = -1;
 	active(&p);
-	if (o->no_stdin)
-		p.in_eof = true;
 
 	rc = pump_loop(&p);
 	if (o->verbose)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ucat.h"
@@ -196,6 +197,44 @@ set_sndtimeo(int fd, double secs)
 	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * connect(2), and with --wait again while the address is missing or nobody
+ * listens yet, backing off from 10 ms to 100 ms between tries.
+ */
+static int
+connect_retry(int fd, const struct options *o)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&o->addr.sun;
+	double deadline = now() + o->wait, pause = 0.01, left;
+	struct timespec ts;
+
+	for (;;) {
+		if (connect(fd, sa, o->addr.len) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if ((errno != ENOENT && errno != ECONNREFUSED) ||
+		    (left = deadline - now()) <= 0)
+			return -1;
+		if (pause > left)
+			pause = left;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(pause * 1e9);
+		nanosleep(&ts, NULL);
+		if (pause < 0.1)
+			pause *= 2;
+	}
+}
+
 /*
  * Connects to o->addr.  A datagram client binds first (to -s, or to an
  * autobound abstract name) so that the server has an address to answer.
@@ -215,7 +254,7 @@ sock_connect(const struct options *o, bool *bind_failed)
 	rc = 0;
 	if (o->src_set) {
 		rc = sock_bind(fd, &o->src, o);
-	} else if (o->type == SOCK_DGRAM) {
+	} else if (o->type == SOCK_DGRAM && !o->probe) {
 #ifdef HAVE_ABSTRACT_NAMESPACE
 		(void)addr_parse("@", &any);
 		rc = sock_bind(fd, &any, o);
@@ -227,11 +266,7 @@ sock_connect(const struct options *o, bool *bind_failed)
 	}
 	if (o->timeout > 0 && set_sndtimeo(fd, o->timeout) == -1)
 		goto fail;
-	do {
-		rc = connect(fd, (const struct sockaddr *)&o->addr.sun,
-		    o->addr.len);
-	} while (rc == -1 && errno == EINTR);
-	if (rc == -1) {
+	if ((rc = connect_retry(fd, o)) == -1) {
 		if (errno == EAGAIN && o->timeout > 0)
 			errno = ETIMEDOUT;
 		goto fail;
@@ -248,27 +283,29 @@ fail:
 
 /* The peer's credentials, where the system can tell them. */
 int
-sock_peer(int fd, pid_t *pid, uid_t *uid, gid_t *gid)
+sock_peer(int fd, struct peer *pc)
 {
 #if HAVE_DECL_SO_PEERCRED
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
+	pc->known = false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
 		return -1;
-	*pid = uc.pid;
-	*uid = uc.uid;
-	*gid = uc.gid;
-	return 0;
+	pc->pid = uc.pid;
+	pc->uid = uc.uid;
+	pc->gid = uc.gid;
 #elif defined(HAVE_GETPEEREID)
-	*pid = -1;
-	return getpeereid(fd, uid, gid);
+	pc->known = false;
+	if (getpeereid(fd, &pc->uid, &pc->gid) == -1)
+		return -1;
+	pc->pid = -1;
 #else
 	(void)fd;
-	(void)pid;
-	(void)uid;
-	(void)gid;
+	pc->known = false;
 	errno = ENOTSUP;
 	return -1;
 #endif
+	pc->known = true;
+	return 0;
 }

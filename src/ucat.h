@@ -11,6 +11,8 @@
 
 /* sun_path holds 108 bytes on Linux; a path keeps one for its NUL. */
 #define ADDR_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+/* The largest message ucat receives whole. */
+#define DGRAM_MAX	(256 * 1024)
 /* Room for an address as text: '@' and every byte escaped as \xHH. */
 #define ADDR_TEXT_MAX	(4 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2)
 
@@ -38,6 +40,27 @@ struct options {
 	struct uaddr	addr;		/* ADDRESS */
 	bool		src_set;
 	struct uaddr	src;		/* -s */
+	bool		probe;		/* -z */
+	double		wait;		/* --wait; 0: no retries */
+	bool		keep_open;	/* -k */
+	char		**exec_argv;	/* -e split on blanks, or sh -c CMD */
+	long		max_conns;	/* --max-conns */
+	struct idlist	*allow_uid;	/* --allow-uid; NULL: anyone */
+	struct idlist	*allow_gid;	/* --allow-gid; NULL: anyone */
+};
+
+/* A --allow-uid or --allow-gid list, resolved to numbers. */
+struct idlist {
+	size_t		n;
+	unsigned long	id[];
+};
+
+/* Who is at the other end, from SO_PEERCRED where the system has it. */
+struct peer {
+	bool		known;
+	pid_t		pid;		/* -1 where the system cannot tell */
+	uid_t		uid;
+	gid_t		gid;
 };
 
 /* addr.c */
@@ -49,10 +72,17 @@ const char *addr_format(const struct sockaddr_un *, socklen_t, char *,
 int	sock_listen(const struct options *);
 int	sock_accept(int);
 int	sock_connect(const struct options *, bool *);
-int	sock_peer(int, pid_t *, uid_t *, gid_t *);
+int	sock_peer(int, struct peer *);
 void	sock_cleanup(void);
 
 /* pump.c */
 int	pump_run(const struct options *, int);
+
+/* serve.c */
+int	serve_run(const struct options *, int);
+
+/* exec.c */
+pid_t	exec_spawn(const struct options *, int, int, const struct peer *);
+int	exec_run(const struct options *, int, const struct peer *);
 
 #endif

@@ -1,0 +1,139 @@
+/* exec.c: running the -e/-c program for a client, UCSPI style. */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+static void
+setenv_num(const char *name, long value)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", value);
+	setenv(name, buf, 1);
+}
+
+/* In the child: stdio, signals and environment, then the program. */
+static void __attribute__((noreturn))
+child(const struct options *o, int in, int out, const struct peer *pc,
+    int report)
+{
+	static const int reset[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE,
+	    SIGCHLD };
+	sigset_t none;
+	size_t i;
+	int e;
+
+	for (i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		signal(reset[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if ((in != STDIN_FILENO && dup2(in, STDIN_FILENO) == -1) ||
+	    (out != STDOUT_FILENO && dup2(out, STDOUT_FILENO) == -1))
+		goto fail;
+	/* dup2 clears close-on-exec on 0 and 1; in and out keep theirs. */
+	if (in == STDIN_FILENO)
+		fcntl(STDIN_FILENO, F_SETFD, 0);
+	if (out == STDOUT_FILENO)
+		fcntl(STDOUT_FILENO, F_SETFD, 0);
+
+	setenv("PROTO", "UNIX", 1);
+	setenv("UNIXLOCALPATH", o->addr.text, 1);
+	if (pc != NULL && pc->known) {
+		if (pc->pid > 0)
+			setenv_num("UNIXREMOTEPID", (long)pc->pid);
+		setenv_num("UNIXREMOTEEUID", (long)pc->uid);
+		setenv_num("UNIXREMOTEEGID", (long)pc->gid);
+	}
+	execvp(o->exec_argv[0], o->exec_argv);
+fail:
+	/* The parent reads errno from the close-on-exec pipe. */
+	e = errno;
+	(void)!write(report, &e, sizeof(e));
+	_exit(127);
+}
+
+/*
+ * Starts the program with in as its stdin and out as its stdout (stderr
+ * stays ucat's).  Returns its pid, or -1 with errno set when it could not
+ * be started, exec failures included: a close-on-exec pipe carries the
+ * child's errno back, and reads empty once exec succeeded.
+ */
+pid_t
+exec_spawn(const struct options *o, int in, int out, const struct peer *pc)
+{
+	sigset_t all, old;
+	int pfd[2], e;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		return -1;
+	/* No handler of ours may run in the child before exec. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		child(o, in, out, pc, pfd[1]);
+	}
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(pfd[1]);
+	if (pid == -1) {
+		close(pfd[0]);
+		errno = e;
+		return -1;
+	}
+	do {
+		n = read(pfd[0], &e, sizeof(e));
+	} while (n == -1 && errno == EINTR);
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		errno = e;
+		return -1;
+	}
+	return pid;
+}
+
+/*
+ * Runs the program for one connection fd and waits for it.  Returns its
+ * exit status the way a shell reports it (128 + N for signal N), or 1 when
+ * it could not be started.
+ */
+int
+exec_run(const struct options *o, int fd, const struct peer *pc)
+{
+	int status;
+	pid_t pid;
+
+	pid = exec_spawn(o, fd, fd, pc);
+	close(fd);
+	if (pid == -1) {
+		warn("exec %s", o->exec_argv[0]);
+		return 1;
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			warn("wait for %s", o->exec_argv[0]);
+			return 1;
+		}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}

@@ -1,0 +1,278 @@
+/* serve.c: a listener's clients: access control, then a pump or a program each. */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+/* Running -k children; the SIGCHLD handler reaps them as they end. */
+static volatile sig_atomic_t children;
+
+static void
+on_child(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		children--;
+	errno = saved;
+}
+
+static bool
+listed(const struct idlist *l, unsigned long id)
+{
+	size_t i;
+
+	if (l == NULL)
+		return true;
+	for (i = 0; i < l->n; i++)
+		if (l->id[i] == id)
+			return true;
+	return false;
+}
+
+/* Every list given must name the peer; with none, anyone may connect. */
+static bool
+allowed(const struct options *o, const struct peer *pc)
+{
+	if (o->allow_uid == NULL && o->allow_gid == NULL)
+		return true;
+	return pc->known && listed(o->allow_uid, pc->uid) &&
+	    listed(o->allow_gid, pc->gid);
+}
+
+/* Accepts the next client that passes --allow-uid and --allow-gid. */
+static int
+next_client(const struct options *o, int lfd, struct peer *pc)
+{
+	int fd;
+
+	for (;;) {
+		if ((fd = sock_accept(lfd)) == -1)
+			return -1;
+		if (sock_peer(fd, pc) == -1)
+			pc->known = false;
+		if (allowed(o, pc)) {
+			if (o->verbose && pc->known)
+				warnx("connection from pid %ld uid %ld gid %ld",
+				    (long)pc->pid, (long)pc->uid, (long)pc->gid);
+			else if (o->verbose)
+				warnx("connection on %s", o->addr.text);
+			return fd;
+		}
+		if (o->verbose && pc->known)
+			warnx("refused pid %ld uid %ld gid %ld: not allowed",
+			    (long)pc->pid, (long)pc->uid, (long)pc->gid);
+		else if (o->verbose)
+			warnx("refused a client whose credentials are unknown");
+		close(fd);
+	}
+}
+
+/* -e/-c with -k: a child per client, at most --max-conns at once. */
+static int
+serve_children(const struct options *o, int lfd)
+{
+	struct sigaction sa;
+	struct peer pc;
+	sigset_t chld, old;
+	pid_t pid;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	/* SIGCHLD is let in only while waiting, so the count stays exact. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	for (;;) {
+		/* Past the limit, clients wait in the backlog. */
+		while (children >= o->max_conns)
+			sigsuspend(&old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		fd = next_client(o, lfd, &pc);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		if (fd == -1) {
+			warn("accept on %s", o->addr.text);
+			return -1;
+		}
+		if ((pid = exec_spawn(o, fd, fd, &pc)) == -1)
+			warn("exec %s", o->exec_argv[0]);
+		else
+			children++;
+		close(fd);
+	}
+}
+
+/*
+ * Feeds msg to the program's stdin pipe while collecting its stdout pipe
+ * into reply, both at once so that neither side can block the other.
+ * Output past cap is read and dropped.  Returns the reply's length.
+ */
+static size_t
+exchange(int in, int out, const char *msg, size_t len, char *reply,
+    size_t cap, bool *cut)
+{
+	struct pollfd pfd[2];
+	size_t sent = 0, got = 0;
+	char sink[4096];
+	ssize_t n;
+
+	pfd[0].fd = in;
+	pfd[0].events = POLLOUT;
+	pfd[1].fd = out;
+	pfd[1].events = POLLIN;
+	*cut = false;
+	if (len == 0) {
+		close(in);
+		pfd[0].fd = -1;
+	}
+	while (pfd[1].fd != -1) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents) {
+			n = write(in, msg + sent, len - sent);
+			if (n > 0)
+				sent += (size_t)n;
+			if ((n == -1 && errno != EINTR && errno != EAGAIN) ||
+			    sent == len) {
+				close(in);
+				pfd[0].fd = -1;
+			}
+		}
+		if (pfd[1].revents) {
+			if (got < cap)
+				n = read(out, reply + got, cap - got);
+			else
+				n = read(out, sink, sizeof(sink));
+			if (n > 0 && got < cap)
+				got += (size_t)n;
+			else if (n > 0)
+				*cut = true;
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+				pfd[1].fd = -1;
+		}
+	}
+	if (pfd[0].fd != -1)
+		close(in);
+	close(out);
+	return got;
+}
+
+/*
+ * -e/-c on a datagram socket: each message runs the program once with the
+ * message as its stdin; what it prints goes back to the sender as one
+ * message.  Messages are served one at a time.
+ */
+static int
+serve_datagrams(const struct options *o, int fd)
+{
+	static char msg[DGRAM_MAX], reply[DGRAM_MAX];
+	char text[ADDR_TEXT_MAX];
+	struct sockaddr_un from;
+	socklen_t fromlen;
+	int in[2], out[2], status;
+	size_t rlen;
+	ssize_t n;
+	bool cut;
+	pid_t pid;
+
+	for (;;) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, msg, sizeof(msg), MSG_TRUNC,
+		    (struct sockaddr *)&from, &fromlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("receive on %s", o->addr.text);
+			return -1;
+		}
+		addr_format(&from, fromlen, text, sizeof(text));
+		if ((size_t)n > sizeof(msg)) {
+			warnx("%s: message of %zd bytes from %s truncated to "
+			    "%zu", o->addr.text, n, text, sizeof(msg));
+			n = sizeof(msg);
+		}
+		if (o->verbose)
+			warnx("message from %s", text);
+		if (pipe2(in, O_CLOEXEC) == -1)
+			return -1;
+		if (pipe2(out, O_CLOEXEC) == -1) {
+			close(in[0]);
+			close(in[1]);
+			return -1;
+		}
+		pid = exec_spawn(o, in[0], out[1], NULL);
+		close(in[0]);
+		close(out[1]);
+		if (pid == -1) {
+			warn("exec %s", o->exec_argv[0]);
+			close(in[1]);
+			close(out[0]);
+			continue;
+		}
+		rlen = exchange(in[1], out[0], msg, (size_t)n, reply,
+		    sizeof(reply), &cut);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		if (cut)
+			warnx("reply to %s cut to %zu bytes", text, rlen);
+		if (rlen == 0)
+			continue;
+		if (fromlen <= sizeof(sa_family_t))
+			warnx("%s: the sender has no address; its reply is "
+			    "dropped", o->addr.text);
+		else if (sendto(fd, reply, rlen, 0, (struct sockaddr *)&from,
+		    fromlen) == -1)
+			warn("reply to %s", text);
+	}
+}
+
+/*
+ * Serves the clients of the listening socket lfd.  Without -k one client
+ * is served and the listening socket closed at once, so that later
+ * clients are refused rather than left waiting.  Returns an exit status.
+ */
+int
+serve_run(const struct options *o, int lfd)
+{
+	struct peer pc;
+	int fd, rc;
+
+	if (o->type == SOCK_DGRAM && o->exec_argv != NULL)
+		return serve_datagrams(o, lfd) == 0 ? 0 : 1;
+	if (o->type == SOCK_DGRAM)
+		return pump_run(o, lfd) == 0 ? 0 : 1;
+	if (o->exec_argv != NULL && o->keep_open)
+		return serve_children(o, lfd) == 0 ? 0 : 1;
+	do {
+		if ((fd = next_client(o, lfd, &pc)) == -1) {
+			warn("accept on %s", o->addr.text);
+			return 1;
+		}
+		if (!o->keep_open)
+			close(lfd);
+		if (o->exec_argv != NULL)
+			return exec_run(o, fd, &pc);
+		rc = pump_run(o, fd);
+		close(fd);
+	} while (o->keep_open && rc == 0);
+	return rc == 0 ? 0 : 1;
+}

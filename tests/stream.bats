@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# Stream sockets: the pump in both directions, half-close, -q, -d, peer gone.
+
+load helpers
+
+@test "stream: client stdin reaches the listener's stdout" {
+	listen srv "$T/s"
+	echo hello | timeout 20 "$UCAT" "$T/s"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq output hello "$(cat "$T/srv.out")"
+}
+
+@test "stream: listener stdin reaches the client's stdout" {
+	head -c 300000 /dev/urandom >"$T/data"
+	listen srv "$T/s" <"$T/data"
+	timeout 20 "$UCAT" "$T/s" </dev/null >"$T/got"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq sha "$(sha "$T/data")" "$(sha "$T/got")"
+}
+
+@test "stream: stdin EOF half-closes, and the reply still arrives" {
+	need socat
+	# wc answers only once it has seen EOF: without the half-close this hangs.
+	spawn srv socat "UNIX-LISTEN:$T/s" SYSTEM:'wc -c'
+	run timeout 20 "$UCAT" --wait 5 "$T/s" <<<"abcdef"
+	check_eq status 0 "$status"
+	check_eq reply 7 "$(echo $output)"
+}
+
+@test "stream: a reply that comes late is still delivered" {
+	need socat
+	spawn srv socat "UNIX-LISTEN:$T/s" SYSTEM:'cat >/dev/null; sleep 1.5; echo late'
+	run timeout 20 "$UCAT" --wait 5 "$T/s" <<<"x"
+	check_eq status 0 "$status"
+	check_eq reply late "$output"
+}
+
+@test "stream: --no-shutdown keeps the write side open" {
+	need socat
+	spawn srv socat "UNIX-LISTEN:$T/s" SYSTEM:'wc -c'
+	# wc never sees EOF, so nothing comes back before -q ends ucat.
+	run timeout 20 "$UCAT" --wait 5 --no-shutdown -q 0.5 "$T/s" <<<"abc"
+	check_eq status 0 "$status"
+	check_eq reply "" "$output"
+}
+
+@test "stream: -q 0 quits at stdin EOF although the peer stays" {
+	listen srv "$T/s"
+	run timeout 10 "$UCAT" -q 0 "$T/s" <<<"x"
+	check_eq status 0 "$status"
+	kill -0 "$srv_PID"
+}
+
+@test "stream: without -q the client waits for the peer to close" {
+	listen srv "$T/s" < <(sleep 30)
+	run timeout 1 "$UCAT" "$T/s" <<<"x"
+	check_eq "status (124: still waiting)" 124 "$status"
+}
+
+@test "stream: the peer half-closes and stdin still goes through" {
+	head -c 200000 /dev/urandom >"$T/data"
+	# The listener's stdin is empty: it half-closes at once, then receives.
+	listen srv "$T/s" </dev/null
+	timeout 20 "$UCAT" "$T/s" <"$T/data"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq sha "$(sha "$T/data")" "$(sha "$T/srv.out")"
+}
+
+@test "stream: the peer gone entirely ends ucat with stdin still open" {
+	need socat
+	spawn srv socat "UNIX-LISTEN:$T/s" SYSTEM:'echo bye'
+	run timeout 10 "$UCAT" --wait 5 "$T/s" < <(sleep 30)
+	check_eq status 0 "$status"
+	check_eq reply bye "$output"
+}
+
+@test "stream: -d reads no stdin and receives until the peer closes" {
+	printf 'hi' | listen srv "$T/s"
+	run timeout 10 "$UCAT" -d "$T/s" <<<"must not be sent"
+	check_eq status 0 "$status"
+	check_eq reply hi "$output"
+	finish srv
+	grep -q 'sent 2 bytes, received 0 bytes' "$T/srv.err"
+}
+
+@test "stream: -v counts the bytes each way" {
+	printf 'abc' | listen srv "$T/s"
+	run timeout 10 "$UCAT" -v "$T/s" <<<"hello"
+	check_eq status 0 "$status"
+	[[ $output == *"connected to $T/s"* ]]
+	[[ $output == *"sent 6 bytes, received 3 bytes"* ]]
+	finish srv
+	grep -q 'sent 3 bytes, received 6 bytes' "$T/srv.err"
+	grep -q "connection from pid [0-9]* uid $(id -u) gid $(id -g)" "$T/srv.err"
+}
+
+@test "stream: an unreadable stdin is an error naming stdin" {
+	listen srv "$T/s"
+	run timeout 10 "$UCAT" "$T/s" <"$T"
+	check_eq status 1 "$status"
+	check_eq message "ucat: stdin: Is a directory" "$output"
+}
+
+@test "stream: -w ends an idle connection with status 1" {
+	listen srv "$T/s" < <(sleep 30)
+	run timeout 10 "$UCAT" -w 0.3 "$T/s" < <(sleep 30)
+	check_eq status 1 "$status"
+	[[ $output == *"$T/s: idle for 0.3 seconds"* ]]
+}
