@@ -1,0 +1,98 @@
+# helpers.bash: what every ucat test file shares.
+#
+# Each test gets its own directory $T.  Background processes are started
+# with spawn, which bounds them in time (timeout) and records their PID;
+# teardown ends those PIDs and nothing else.
+
+UCAT=${UCAT:-$BATS_TEST_DIRNAME/../src/ucat}
+TESTS_DIR=${TESTS_DIR:-$BATS_TEST_DIRNAME}
+# A background process is killed after this many seconds whatever happens.
+BG_LIMIT=${BG_LIMIT:-60}
+
+setup() {
+	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/ucat.XXXXXX")
+	PIDS=()
+}
+
+teardown() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+
+# spawn NAME CMD...: run CMD in the background with the caller's stdin,
+# stdout in $T/NAME.out, stderr in $T/NAME.err; its PID in NAME_PID.
+spawn() {
+	local name=$1
+	shift
+	timeout -k 2 "$BG_LIMIT" "$@" <&0 >"$T/$name.out" 2>"$T/$name.err" 3>&- &
+	PIDS+=("$!")
+	printf -v "${name}_PID" '%s' "$!"
+}
+
+# wait_for NAME PATTERN: until $T/NAME.err holds PATTERN (a ucat started
+# with -v says "listening on" once it accepts), or fail if NAME died.
+wait_for() {
+	local name=$1 pattern=$2 pid_var="${1}_PID" i
+	for ((i = 0; i < 1000; i++)); do
+		grep -q -- "$pattern" "$T/$name.err" 2>/dev/null && return 0
+		if ! kill -0 "${!pid_var}" 2>/dev/null; then
+			grep -q -- "$pattern" "$T/$name.err" 2>/dev/null && return 0
+			echo "$name exited before '$pattern':" >&2
+			cat "$T/$name.err" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	echo "timed out waiting for '$pattern' from $name" >&2
+	return 1
+}
+
+# listen NAME ARGS...: start "ucat -v -l ARGS" as NAME, wait until it listens.
+listen() {
+	local name=$1
+	shift
+	spawn "$name" "$UCAT" -v -l "$@"
+	wait_for "$name" 'listening on'
+}
+
+# finish NAME: wait for NAME to exit; its status in STATUS.
+finish() {
+	local pid_var="${1}_PID"
+	STATUS=0
+	wait "${!pid_var}" || STATUS=$?
+}
+
+# until_gone PATH: wait (bounded) for PATH to disappear.
+until_gone() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ -e "$1" ] || [ -L "$1" ] || return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"
+	done
+}
+
+# check CONDITION-DESCRIPTION EXPECTED ACTUAL: compare and explain.
+check_eq() {
+	if [ "$2" != "$3" ]; then
+		printf '%s: expected [%s], got [%s]\n' "$1" "$2" "$3" >&2
+		return 1
+	fi
+}
+
+sha() {
+	sha256sum "$1" | cut -d' ' -f1
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# Serving: -k, -e/-c and their environment, --max-conns, access lists,
+# datagram programs, -z and --wait.
+
+load helpers
+
+# zombies PID: how many children of PID are zombies.
+zombies() {
+	ps --ppid "$1" -o stat= | grep -c '^Z' || true
+}
+
+# The server ucat itself, below the timeout that spawn puts on top.
+server_pid() {
+	pgrep -P "$srv_PID" -x ucat || echo "$srv_PID"
+}
+
+@test "server: -k serves clients one after another with stdio" {
+	listen srv -k "$T/s" </dev/null
+	echo one | timeout 10 "$UCAT" "$T/s"
+	echo two | timeout 10 "$UCAT" "$T/s"
+	wait_for srv 'received 4 bytes.*' 
+	kill -0 "$srv_PID"
+	check_eq output "$(printf 'one\ntwo')" "$(cat "$T/srv.out")"
+}
+
+@test "server: -e runs the program with the socket as stdin and stdout" {
+	listen srv "$T/s" -e cat
+	run timeout 10 "$UCAT" "$T/s" <<<"echoed"
+	check_eq status 0 "$status"
+	check_eq reply echoed "$output"
+	finish srv
+	check_eq "server status" 0 "$STATUS"
+}
+
+@test "server: without -k ucat exits with the program's status" {
+	listen srv "$T/s" -c 'exit 7'
+	timeout 10 "$UCAT" "$T/s" </dev/null
+	finish srv
+	check_eq "server status" 7 "$STATUS"
+}
+
+@test "server: -e splits on blanks and runs no shell" {
+	listen srv "$T/s" -e 'echo $HOME;ls *'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	check_eq reply '$HOME;ls *' "$output"
+}
+
+@test "server: -c runs the command through /bin/sh" {
+	listen srv "$T/s" -c 'echo a; echo b | tr b c'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	check_eq reply "$(printf 'a\nc')" "$output"
+}
+
+@test "server: the program gets the UCSPI variables of the real client" {
+	need python3
+	listen srv "$T/s" -c \
+	    'echo "$PROTO $UNIXREMOTEPID $UNIXREMOTEEUID $UNIXREMOTEEGID $UNIXLOCALPATH"'
+	run timeout 10 python3 - "$T/s" <<-'EOF'
+		import os, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.connect(sys.argv[1])
+		line = s.makefile().readline().split()
+		want = ["UNIX", str(os.getpid()), str(os.geteuid()),
+		        str(os.getegid()), sys.argv[1]]
+		print(line == want, line, want)
+		sys.exit(0 if line == want else 1)
+	EOF
+	echo "$output"
+	check_eq status 0 "$status"
+}
+
+@test "server: the program inherits no descriptor of ucat but the socket" {
+	listen srv "$T/s" -c 'ls -l /proc/$$/fd'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	# fd 0 and 1 are the connection; the listening socket must not be there.
+	check_eq "sockets held" 2 "$(grep -c 'socket:' <<<"$output")"
+	check_eq "listening socket" "" "$(grep -E ' ([3-9]|[1-9][0-9]+) -> socket:' <<<"$output")"
+}
+
+@test "server: 50 concurrent clients of -k -c cat each get their own data" {
+	listen srv -k "$T/s" -c cat
+	local i pids=()
+	for ((i = 0; i < 50; i++)); do
+		head -c $((1000 + i * 997)) /dev/urandom >"$T/in.$i"
+		timeout 30 "$UCAT" "$T/s" <"$T/in.$i" >"$T/out.$i" &
+		pids+=("$!")
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}"
+	done
+	for ((i = 0; i < 50; i++)); do
+		check_eq "client $i" "$(sha "$T/in.$i")" "$(sha "$T/out.$i")"
+	done
+}
+
+@test "server: 1000 connections to -k -e leave no zombie and no fd growth" {
+	need python3
+	listen srv -k "$T/s" -e cat
+	local pid before after i
+	pid=$(server_pid)
+	before=$(ls "/proc/$pid/fd" | wc -l)
+	timeout 120 python3 - "$T/s" <<-'EOF'
+		import socket, sys
+		for i in range(1000):
+		    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		    s.connect(sys.argv[1])
+		    s.sendall(b"%d\n" % i)
+		    s.shutdown(socket.SHUT_WR)
+		    got = b""
+		    while True:
+		        b = s.recv(64)
+		        if not b:
+		            break
+		        got += b
+		    assert got == b"%d\n" % i, (i, got)
+		    s.close()
+	EOF
+	after=$(ls "/proc/$pid/fd" | wc -l)
+	check_eq "open fds" "$before" "$after"
+	for ((i = 0; i < 500; i++)); do
+		[ "$(zombies "$pid")" = 0 ] && break
+		sleep 0.01
+	done
+	check_eq zombies 0 "$(zombies "$pid")"
+}
+
+@test "server: --max-conns makes further clients wait, not fail" {
+	listen srv -k --max-conns 1 "$T/s" -c 'cat'
+	# The first client holds the only slot until its stdin ends.
+	spawn first "$UCAT" "$T/s" < <(echo first; exec sleep 30)
+	wait_for srv 'connection from'
+	spawn second "$UCAT" "$T/s" <<<"second"
+	kill -0 "$second_PID"
+	check_eq "second before its turn" "" "$(cat "$T/second.out")"
+	kill "$first_PID"
+	finish second
+	check_eq "second status" 0 "$STATUS"
+	check_eq "second reply" second "$(cat "$T/second.out")"
+}
+
+@test "server: a failing program does not stop a -k server" {
+	listen srv -k "$T/s" -c 'read x; [ "$x" = ok ] && echo fine; exit 3'
+	timeout 10 "$UCAT" "$T/s" <<<"bad" || true
+	run timeout 10 "$UCAT" "$T/s" <<<"ok"
+	check_eq reply fine "$output"
+	kill -0 "$srv_PID"
+}
+
+@test "server: a program that cannot run is reported, and -k goes on" {
+	listen srv "$T/s" -e "$T/no-such-program"
+	timeout 10 "$UCAT" "$T/s" </dev/null || true
+	finish srv
+	check_eq status 1 "$STATUS"
+	grep -q "ucat: exec $T/no-such-program: No such file or directory" "$T/srv.err"
+	[ ! -e "$T/s" ]
+
+	listen srv2 -k "$T/s2" -e "$T/no-such-program"
+	timeout 10 "$UCAT" "$T/s2" </dev/null || true
+	run "$UCAT" -z "$T/s2"
+	check_eq "still serving" 0 "$status"
+}
+
+@test "server: curl gets 200 from an HTTP responder on -k -c" {
+	need curl
+	listen srv -k "$T/s" -c 'while read -r l && [ "${l%$(printf "\r")}" != "" ]; do :; done; printf "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"'
+	run timeout 10 curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$T/s" http://localhost/
+	check_eq code 200 "$output"
+	check_eq body ok "$(cat "$T/body")"
+	run timeout 10 curl -s --unix-socket "$T/s" http://localhost/again
+	check_eq "second request" ok "$output"
+}
+
+@test "server: --allow-uid lets the listed user in" {
+	listen srv "$T/s" --allow-uid "$(id -un),12345" -c 'echo in'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	check_eq reply in "$output"
+}
+
+@test "server: --allow-uid closes other peers before the program runs" {
+	local other=$(( $(id -u) + 4242 ))
+	listen srv -k "$T/s" --allow-uid "$other" -c "touch $T/ran; echo in"
+	run timeout 10 "$UCAT" "$T/s" <<<"secret"
+	check_eq status 0 "$status"
+	check_eq reply "" "$output"
+	wait_for srv "refused pid [0-9]* uid $(id -u)"
+	[ ! -e "$T/ran" ]
+}
+
+@test "server: --allow-gid checks the peer's group" {
+	listen srv -k "$T/s" --allow-gid "$(( $(id -g) + 4242 ))" -c 'echo in'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	check_eq reply "" "$output"
+	listen srv2 "$T/s2" --allow-gid "$(id -g)" -c 'echo in'
+	run timeout 10 "$UCAT" "$T/s2" </dev/null
+	check_eq reply in "$output"
+}
+
+@test "server: bad server arguments are usage errors" {
+	run "$UCAT" -l --max-conns 0 -k -c cat "$T/s"
+	check_eq status 2 "$status"
+	[[ $output == *"--max-conns: invalid count '0'"* ]]
+	run "$UCAT" -l --allow-uid nosuchuser-ucat "$T/s"
+	check_eq status 2 "$status"
+	[[ $output == *"--allow-uid: no such user 'nosuchuser-ucat'"* ]]
+	run "$UCAT" -l --allow-gid nosuchgroup-ucat "$T/s"
+	check_eq status 2 "$status"
+	[[ $output == *"--allow-gid: no such group 'nosuchgroup-ucat'"* ]]
+	run "$UCAT" -l -e '  ' "$T/s"
+	check_eq status 2 "$status"
+	run "$UCAT" -l -e cat -c cat "$T/s"
+	check_eq status 2 "$status"
+	run "$UCAT" -k "$T/s"
+	check_eq status 2 "$status"
+	[ ! -e "$T/s" ]
+}
+
+@test "server: a datagram program answers each message with one message" {
+	need python3
+	listen srv -u "$T/d" -c 'tr a-z A-Z'
+	run timeout 10 python3 - "$T/d" "$T/c" <<-'EOF'
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[2])
+		s.settimeout(5)
+		for word in (b"hello", b"world"):
+		    s.sendto(word, sys.argv[1])
+		    print(s.recv(1000).decode())
+	EOF
+	check_eq status 0 "$status"
+	check_eq replies "$(printf 'HELLO\nWORLD')" "$output"
+}
+
+@test "server: -z tells whether something accepts, sending nothing" {
+	run "$UCAT" -z "$T/none"
+	check_eq "nothing there" 1 "$status"
+	check_eq "silent without -v" "" "$output"
+	listen srv "$T/s"
+	run "$UCAT" -z "$T/s"
+	check_eq "stream listener" 0 "$status"
+	finish srv
+	check_eq "nothing received" "" "$(cat "$T/srv.out")"
+	listen dg -u "$T/d"
+	run "$UCAT" -z -u "$T/d"
+	check_eq "datagram listener" 0 "$status"
+	listen sp --seqpacket "$T/p"
+	run "$UCAT" -z --seqpacket "$T/p"
+	check_eq "seqpacket listener" 0 "$status"
+}
+
+@test "server: --wait connects once the server appears" {
+	spawn cli "$UCAT" --wait 10 "$T/s" <<<"late server"
+	listen srv "$T/s"
+	finish cli
+	check_eq "client status" 0 "$STATUS"
+	finish srv
+	check_eq received "late server" "$(cat "$T/srv.out")"
+}
+
+@test "server: --wait gives up after its time, naming the address" {
+	run timeout 10 "$UCAT" --wait 0.3 "$T/never"
+	check_eq status 1 "$status"
+	check_eq message "ucat: connect $T/never: No such file or directory" "$output"
+}
