@@ -5,6 +5,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -43,6 +44,10 @@ struct pump {
 	bool		 sock_eof;	/* the peer gave its last byte */
 	bool		 down_done;	/* nothing more goes to stdout */
 	bool		 warned_unbound;
+	enum move	 up_how;	/* stdin -> socket: copy or zero-copy */
+	enum move	 down_how;	/* socket -> stdout */
+	bool		 up_blocked;	/* zero-copy: the socket is full */
+	bool		 down_blocked;	/* zero-copy: stdout is full */
 	struct sockaddr_un peer;	/* where replies go, when replying */
 	socklen_t	 peerlen;
 	uint64_t	 sent;
@@ -113,6 +118,8 @@ want_stdin(const struct pump *p)
 
 	if (p->in_eof || p->up_done || (p->replying && !has_peer(p)))
 		return false;
+	if (p->up_how != MOVE_COPY)
+		return !p->up_blocked;
 	if (p->stream)
 		return b->tail < b->size;
 	if (!p->o->lines)
@@ -123,7 +130,33 @@ want_stdin(const struct pump *p)
 static bool
 want_sock(const struct pump *p)
 {
-	return !p->sock_eof && !p->down_done && p->down.tail < p->down.size;
+	if (p->sock_eof || p->down_done)
+		return false;
+	if (p->down_how != MOVE_COPY)
+		return !p->down_blocked;
+	return p->down.tail < p->down.size;
+}
+
+/* Something waits for room in the socket. */
+static bool
+want_sock_out(const struct pump *p)
+{
+	size_t len, used;
+
+	if (p->up_done)
+		return false;
+	if (p->up_how != MOVE_COPY)
+		return p->up_blocked;
+	return next_unit(p, &len, &used);
+}
+
+/* Something waits for room in stdout. */
+static bool
+want_stdout(const struct pump *p)
+{
+	if (p->down_how != MOVE_COPY)
+		return p->down_blocked && !p->down_done;
+	return p->down.head < p->down.tail;
 }
 
 /* Stdin has ended and all of it went out: half-close, start -q. */
@@ -338,6 +371,70 @@ write_stdout(struct pump *p)
 	return 0;
 }
 
+/* Zero-copy stdin -> socket; falls back to copying where it cannot. */
+static int
+move_up(struct pump *p)
+{
+	ssize_t n = move_fast(p->up_how, STDIN_FILENO, p->sock);
+
+	if (n > 0) {
+		p->sent += (uint64_t)n;
+		active(p);
+		return 0;
+	}
+	if (n == 0) {
+		p->in_eof = true;
+		return 0;
+	}
+	switch (errno) {
+	case EAGAIN:
+		p->up_blocked = true;
+		return 0;
+	case EPIPE:
+	case ECONNRESET:
+		peer_gone(p);
+		return 0;
+	case EINVAL:
+		p->up_how = MOVE_COPY;
+		return 0;
+	}
+	warn("send to %s", p->o->addr.text);
+	return -1;
+}
+
+/* Zero-copy socket -> stdout; falls back to copying where it cannot. */
+static int
+move_down(struct pump *p)
+{
+	ssize_t n = move_fast(p->down_how, p->sock, STDOUT_FILENO);
+
+	if (n > 0) {
+		p->received += (uint64_t)n;
+		active(p);
+		return 0;
+	}
+	if (n == 0) {
+		p->sock_eof = true;
+		return 0;
+	}
+	switch (errno) {
+	case EAGAIN:
+		p->down_blocked = true;
+		return 0;
+	case EPIPE:
+		stdout_gone(p);
+		return 0;
+	case ECONNRESET:
+		p->sock_eof = true;
+		return 0;
+	case EINVAL:
+		p->down_how = MOVE_COPY;
+		return 0;
+	}
+	warn("receive from %s", p->o->addr.text);
+	return -1;
+}
+
 /* Milliseconds until the nearest deadline, -1 for none. */
 static int
 poll_timeout(const struct pump *p)
@@ -362,20 +459,23 @@ pump_loop(struct pump *p)
 	enum { P_IN, P_SOCK, P_OUT };
 	struct pollfd pfd[3];
 	size_t len, used;
-	bool reading, writing, watching;
+	bool reading, writing, watching, fast_up, fast_down;
 	short ev;
 	double t;
 
 	for (;;) {
-		if (p->in_eof && !p->up_done && !next_unit(p, &len, &used))
+		if (p->in_eof && !p->up_done && (p->up_how != MOVE_COPY ||
+		    !next_unit(p, &len, &used)))
 			finish_up(p);
 		if (p->sock_eof && p->down.head == p->down.tail)
 			p->down_done = true;
 		if (p->up_done && p->down_done)
 			return 0;
 
+		fast_up = p->up_how != MOVE_COPY;
+		fast_down = p->down_how != MOVE_COPY;
 		reading = want_sock(p);
-		writing = !p->up_done && next_unit(p, &len, &used);
+		writing = want_sock_out(p);
 		/* After a half-close, only POLLHUP says the peer is gone. */
 		watching = (p->sock_eof || p->down_done) && !p->up_done;
 		ev = (reading ? POLLIN | POLLRDHUP : 0) |
@@ -384,7 +484,7 @@ pump_loop(struct pump *p)
 		pfd[P_IN].events = POLLIN;
 		pfd[P_SOCK].fd = ev || watching ? p->sock : -1;
 		pfd[P_SOCK].events = ev;
-		pfd[P_OUT].fd = p->down.head < p->down.tail ? STDOUT_FILENO : -1;
+		pfd[P_OUT].fd = want_stdout(p) ? STDOUT_FILENO : -1;
 		pfd[P_OUT].events = POLLOUT;
 
 		if (poll(pfd, 3, poll_timeout(p)) == -1) {
@@ -406,19 +506,31 @@ pump_loop(struct pump *p)
 			return -1;
 		}
 
-		if (pfd[P_IN].revents && read_stdin(p) == -1)
+		/* Zero-copy moves wait on one end at a time: "blocked" is
+		 * set when the far end was full, cleared when it drains. */
+		if (pfd[P_IN].revents &&
+		    (fast_up ? move_up(p) : read_stdin(p)) == -1)
 			return -1;
 		if (reading && (pfd[P_SOCK].revents &
 		    (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) &&
-		    read_sock(p, pfd[P_SOCK].revents) == -1)
+		    (fast_down ? move_down(p) :
+		    read_sock(p, pfd[P_SOCK].revents)) == -1)
 			return -1;
 		if (writing && (pfd[P_SOCK].revents &
-		    (POLLOUT | POLLHUP | POLLERR)) && write_sock(p) == -1)
-			return -1;
+		    (POLLOUT | POLLHUP | POLLERR))) {
+			if (fast_up)
+				p->up_blocked = false;
+			else if (write_sock(p) == -1)
+				return -1;
+		}
 		if (watching && (pfd[P_SOCK].revents & (POLLHUP | POLLERR)))
 			peer_gone(p);
-		if (pfd[P_OUT].revents && write_stdout(p) == -1)
-			return -1;
+		if (pfd[P_OUT].revents) {
+			if (fast_down)
+				p->down_blocked = false;
+			else if (write_stdout(p) == -1)
+				return -1;
+		}
 	}
 }
 
@@ -443,9 +555,18 @@ pump_run(const struct options *o, int sock)
 		p.in_eof = o->no_stdin;
 		p.stream = o->type == SOCK_STREAM;
 		p.replying = o->listen && o->type == SOCK_DGRAM;
+		if (p.stream && !o->no_splice) {
+			if (!o->no_stdin)
+				p.up_how = move_choose(STDIN_FILENO, true);
+			p.down_how = move_choose(STDOUT_FILENO, false);
+		}
 	}
+	/* splice(2) and sendfile(2) take no MSG_DONTWAIT. */
+	if (p.up_how != MOVE_COPY || p.down_how != MOVE_COPY)
+		(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	p.sock = sock;
 	p.up_done = p.sock_eof = p.warned_unbound = false;
+	p.up_blocked = p.down_blocked = false;
 	p.down_done = p.out_closed;
 	p.down.head = p.down.tail = 0;
 	p.peerlen = 0;

@@ -78,6 +78,15 @@ void	sock_cleanup(void);
 /* pump.c */
 int	pump_run(const struct options *, int);
 
+/* splice.c */
+enum move {
+	MOVE_COPY,			/* read(2) and write(2) through a buffer */
+	MOVE_SPLICE,			/* splice(2): the stdio end is a pipe */
+	MOVE_SENDFILE			/* sendfile(2): stdin is a regular file */
+};
+enum move move_choose(int, bool);
+ssize_t	move_fast(enum move, int, int);
+
 /* serve.c */
 int	serve_run(const struct options *, int);
 
