@@ -58,10 +58,10 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-"usage: ucat [-dkLluVvz] [-c cmd] [-e prog] [-m mode] [-q secs] [-s address]\n"
-"            [-w secs] [--allow-gid list] [--allow-uid list] [--keep-file]\n"
-"            [--max-conns n] [--no-shutdown] [--no-splice] [--seqpacket]\n"
-"            [--wait secs] address\n"
+"usage: ucat [-dkLluVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
+"            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
+"            [-s address] [-w secs] [--allow-gid list] [--allow-uid list]\n"
+"            [--max-conns n] [--wait secs] address\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
 "  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
@@ -333,7 +333,7 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
-	if (o->mode_set && !o->listen)
+	if (o->mode_set && (!o->listen || o->addr.abstract))
 		errx(2, "-m: only a listening socket file has a mode");
 	if (o->listen && (o->probe || o->wait > 0))
 		errx(2, "%s: only for connecting", o->probe ? "-z" : "--wait");

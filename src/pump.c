@@ -15,7 +15,8 @@
 
 #include "ucat.h"
 
-#define BUF_SIZE	DGRAM_MAX
+/* A whole message, and -L's newline after it. */
+#define BUF_SIZE	(DGRAM_MAX + 1)
 
 #if !HAVE_DECL_MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway */
