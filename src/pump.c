@@ -66,8 +66,9 @@ consume(struct buf *b, size_t n)
 		b->head = b->tail = 0;
 }
 
-static double
-now(void)
+/* Seconds on a clock that only goes forward. */
+double
+clock_now(void)
 {
 	struct timespec ts;
 
@@ -79,7 +80,7 @@ static void
 active(struct pump *p)
 {
 	if (p->o->timeout > 0)
-		p->idle_at = now() + p->o->timeout;
+		p->idle_at = clock_now() + p->o->timeout;
 }
 
 static bool
@@ -168,7 +169,7 @@ finish_up(struct pump *p)
 	if (p->o->type != SOCK_DGRAM && !p->o->no_shutdown && !p->o->no_stdin)
 		(void)shutdown(p->sock, SHUT_WR);
 	if (p->o->quit_after >= 0 && !p->o->no_stdin)
-		p->quit_at = now() + p->o->quit_after;
+		p->quit_at = clock_now() + p->o->quit_after;
 }
 
 /* The peer is gone: what stdin still holds waits for a next one (-k). */
@@ -448,7 +449,7 @@ poll_timeout(const struct pump *p)
 		next = p->idle_at;
 	if (next < 0)
 		return -1;
-	left = (next - now()) * 1000;
+	left = (next - clock_now()) * 1000;
 	if (left <= 0)
 		return 0;
 	return left > 86400000 ? 86400000 : (int)left + 1;
@@ -494,7 +495,7 @@ pump_loop(struct pump *p)
 			warn("poll");
 			return -1;
 		}
-		t = now();
+		t = clock_now();
 		if (p->quit_at >= 0 && t >= p->quit_at) {
 			/* -q: take nothing more; what was read still goes out. */
 			p->sock_eof = p->up_done = true;

@@ -197,15 +197,6 @@ set_sndtimeo(int fd, double secs)
 	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * connect(2), and with --wait again while the address is missing or nobody
  * listens yet, backing off from 10 ms to 100 ms between tries.
@@ -214,7 +205,7 @@ static int
 connect_retry(int fd, const struct options *o)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&o->addr.sun;
-	double deadline = now() + o->wait, pause = 0.01, left;
+	double deadline = clock_now() + o->wait, pause = 0.01, left;
 	struct timespec ts;
 
 	for (;;) {
@@ -223,7 +214,7 @@ connect_retry(int fd, const struct options *o)
 		if (errno == EINTR)
 			continue;
 		if ((errno != ENOENT && errno != ECONNREFUSED) ||
-		    (left = deadline - now()) <= 0)
+		    (left = deadline - clock_now()) <= 0)
 			return -1;
 		if (pause > left)
 			pause = left;

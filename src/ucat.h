@@ -77,6 +77,7 @@ void	sock_cleanup(void);
 
 /* pump.c */
 int	pump_run(const struct options *, int);
+double	clock_now(void);
 
 /* splice.c */
 enum move {
