@@ -136,6 +136,9 @@ want_sock(const struct pump *p)
 		return false;
 	if (p->down_how != MOVE_COPY)
 		return !p->down_blocked;
+	/* A message is received whole into an empty buffer. */
+	if (!p->stream)
+		return p->down.head == p->down.tail;
 	return p->down.tail < p->down.size;
 }
 
