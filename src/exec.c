@@ -30,6 +30,9 @@ child(const struct options *o, int in, int out, const struct peer *pc,
 {
 	static const int reset[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE,
 	    SIGCHLD };
+	char name[ADDR_TEXT_MAX];
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
 	sigset_t none;
 	size_t i;
 	int e;
@@ -49,7 +52,14 @@ child(const struct options *o, int in, int out, const struct peer *pc,
 		fcntl(STDOUT_FILENO, F_SETFD, 0);
 
 	setenv("PROTO", "UNIX", 1);
-	setenv("UNIXLOCALPATH", o->addr.text, 1);
+	/* The name the socket really has: "@" becomes the name chosen. */
+	if (getsockname(in, (struct sockaddr *)&sun, &len) == 0) {
+		if (len > sizeof(sa_family_t))
+			setenv("UNIXLOCALPATH", addr_format(&sun, len, name,
+			    sizeof(name)), 1);
+	} else {
+		setenv("UNIXLOCALPATH", o->addr.text, 1);
+	}
 	if (pc != NULL && pc->known) {
 		if (pc->pid > 0)
 			setenv_num("UNIXREMOTEPID", (long)pc->pid);

@@ -204,7 +204,7 @@ read_stdin(struct pump *p)
 		b->head = 0;
 	}
 	if (b->tail == b->size) {
-		warnx("stdin: line longer than %zu bytes", b->size);
+		warnx("stdin: line longer than %d bytes", DGRAM_MAX);
 		return -1;
 	}
 	n = read(STDIN_FILENO, b->data + b->tail, b->size - b->tail);

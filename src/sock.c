@@ -70,6 +70,13 @@ static int
 sock_open(int type)
 {
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	int size = DGRAM_MAX + 4096;
+
+	/* Room to send a message as large as ucat receives whole; the
+	 * kernel caps it at wmem_max, which still doubles past it. */
+	if (fd != -1 && type != SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+		    sizeof(size));
 
 #if !HAVE_DECL_SOCK_CLOEXEC
 	if (fd != -1)
@@ -221,8 +228,7 @@ connect_retry(int fd, const struct options *o)
 		ts.tv_sec = 0;
 		ts.tv_nsec = (long)(pause * 1e9);
 		nanosleep(&ts, NULL);
-		if (pause < 0.1)
-			pause *= 2;
+		pause = pause * 2 < 0.1 ? pause * 2 : 0.1;
 	}
 }
 
