@@ -28,7 +28,8 @@ enum {
 	OPT_NO_SPLICE,
 };
 
-static const char shortopts[] = "c:de:hkLlm:q:s:uVvw:z";
+/* The leading colon lets ucat word these errors like all its others. */
+static const char shortopts[] = ":c:de:hkLlm:q:s:uVvw:z";
 
 static const struct option longopts[] = {
 	{ "sh-exec",	 required_argument, NULL, 'c' },
@@ -96,10 +97,13 @@ static const char usage_text[] =
 "address: a path (at most 107 bytes), @name for a Linux abstract name,\n"
 "or @ alone with -l for a name the kernel picks.  ./@x is a file.\n";
 
+/* After a usage error: the synopsis only, the rest is one -h away. */
 static void __attribute__((noreturn))
 usage(void)
 {
-	fputs(usage_text, stderr);
+	fprintf(stderr, "%.*s", (int)(strstr(usage_text, "\n\n") -
+	    usage_text + 1), usage_text);
+	fputs("Try 'ucat --help' for more.\n", stderr);
 	exit(2);
 }
 
@@ -235,6 +239,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->type = SOCK_STREAM;
 	o->quit_after = -1;
 	o->max_conns = 100;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -308,7 +313,14 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_KEEP_FILE:
 			o->keep_file = true;
 			break;
+		case ':':
+			warnx("%s: needs a value", argv[optind - 1]);
+			usage();
 		default:
+			if (optopt != 0)
+				warnx("invalid option -- '%c'", optopt);
+			else
+				warnx("invalid option '%s'", argv[optind - 1]);
 			usage();
 		}
 	}
@@ -377,7 +389,7 @@ static void
 setup_signals(void)
 {
 	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa;
+	struct sigaction sa, old;
 	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -389,8 +401,13 @@ setup_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		sigaddset(&sa.sa_mask, fatal[i]);
-	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		/* Ignored on entry (nohup, a script's &): stays ignored. */
+		if (sigaction(fatal[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
 		sigaction(fatal[i], &sa, NULL);
+	}
 }
 
 /* One line for a failed socket step, with the kinder words where known. */
