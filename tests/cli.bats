@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# The command line: help, version, usage errors (exit 2), runtime failures
+# (exit 1) and the -w connect and idle timeouts.
+
+load helpers
+
+# ucat_run ARGS...: run ucat in $T with no stdin; STATUS, $T/out, $T/err.
+ucat_run() {
+	STATUS=0
+	(cd "$T" && timeout 20 "$UCAT" "$@") </dev/null >"$T/out" 2>"$T/err" ||
+		STATUS=$?
+}
+
+# usage_error PATTERN ARGS...: "ucat ARGS" is a usage error (exit 2) whose
+# first stderr line is "ucat: ..." and matches PATTERN (grep -E), nothing
+# goes to stdout and no file appears in $T.
+usage_error() {
+	local pattern=$1 before
+	shift
+	before=$(listing)
+	ucat_run "$@"
+	check_eq status 2 "$STATUS"
+	check_eq stdout "" "$(cat "$T/out")"
+	head -n 1 "$T/err" | grep -Eq -- "^ucat: .*$pattern" || {
+		echo "stderr does not match '$pattern':" >&2
+		cat "$T/err" >&2
+		return 1
+	}
+	check_eq "files in \$T" "$before" "$(listing)"
+}
+
+# listing: what $T holds besides ucat_run's own out and err.
+listing() {
+	ls -A "$T" | grep -vx -e out -e err || true
+}
+
+@test "cli: -h and --help print usage naming every long option, exit 0" {
+	ucat_run -h
+	check_eq status 0 "$STATUS"
+	check_eq stderr "" "$(cat "$T/err")"
+	grep -q '^usage: ucat' "$T/out"
+	# Every option the parser knows (its longopts table), and at least
+	# those of the contract.
+	opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)",.*/\1/p' \
+		"$BATS_TEST_DIRNAME/../src/main.c")
+	[ -n "$opts" ]
+	for opt in $opts listen dgram seqpacket no-stdin lines mode quit-after \
+	    source timeout no-shutdown keep-file verbose help version; do
+		grep -q -- "--$opt\b" "$T/out" || {
+			echo "--help does not mention --$opt" >&2
+			return 1
+		}
+	done
+	cp "$T/out" "$T/short"
+	ucat_run --help
+	check_eq status 0 "$STATUS"
+	check_eq "--help same as -h" "$(cat "$T/short")" "$(cat "$T/out")"
+}
+
+@test "cli: -V and --version print the version, exit 0" {
+	ucat_run -V
+	check_eq status 0 "$STATUS"
+	check_eq stdout "ucat 0.1.0" "$(cat "$T/out")"
+	check_eq stderr "" "$(cat "$T/err")"
+	ucat_run --version
+	check_eq status 0 "$STATUS"
+	check_eq stdout "ucat 0.1.0" "$(cat "$T/out")"
+}
+
+@test "cli: an unknown flag or a missing value is a usage error, 'ucat: ...'" {
+	# The first line names the flag and starts "ucat: " however ucat was
+	# invoked (here by its path), like every other message.
+	usage_error "Z" -Z s
+	usage_error "--bogus" --bogus s
+	usage_error "w" s -w
+	usage_error "--timeout" s --timeout
+}
+
+@test "cli: a missing address is a usage error" {
+	usage_error "address" -l
+	usage_error "address"
+}
+
+@test "cli: two addresses are a usage error" {
+	usage_error "address" a b
+	usage_error "address" -l a b
+}
+
+@test "cli: bad numbers name the flag and the value" {
+	usage_error "-w.*'abc'" -w abc s
+	usage_error "-w.*'-1'" -w -1 s
+	usage_error "-q.*'abc'" -q abc s
+	usage_error "-m.*'999'" -l -m 999 s
+	usage_error "-m.*'abc'" -l -m abc s
+	usage_error "-w.*'1x'" --timeout=1x s
+}
+
+@test "cli: -L without -u or --seqpacket is a usage error" {
+	usage_error "-L" -L s
+	usage_error "-L" -l -L s
+}
+
+@test "cli: -m without -l is a usage error" {
+	usage_error "-m" -m 600 s
+}
+
+@test "cli: -s with -l is a usage error" {
+	usage_error "-s" -l -s c s
+}
+
+@test "cli: connecting to a missing path fails naming it" {
+	ucat_run "$T/missing"
+	check_eq status 1 "$STATUS"
+	check_eq stderr "ucat: connect $T/missing: No such file or directory" \
+		"$(cat "$T/err")"
+	[ ! -e "$T/missing" ]
+}
+
+@test "cli: -w bounds a connect to a listener whose backlog is full" {
+	# Backlog 0, never accepting, and filled up before ucat comes.
+	spawn srv python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(c)
+print("full after %d" % len(held), file=sys.stderr, flush=True)
+time.sleep(60)' "$T/s"
+	wait_for srv 'full after [1-9]'
+	start=$(date +%s%N)
+	ucat_run -w 1 "$T/s"
+	took=$((($(date +%s%N) - start) / 1000000))
+	check_eq status 1 "$STATUS"
+	check_eq stderr "ucat: connect $T/s: timed out" "$(cat "$T/err")"
+	# About one second: not at once, and not much later.
+	[ "$took" -ge 900 ] || { echo "gave up after $took ms" >&2; return 1; }
+	[ "$took" -lt 5000 ] || { echo "gave up after $took ms" >&2; return 1; }
+}
+
+@test "cli: -w 1 against a silent peer ends idle with exit 1" {
+	listen srv -d "$T/s" </dev/null
+	start=$(date +%s%N)
+	ucat_run -d -w 1 "$T/s"
+	took=$((($(date +%s%N) - start) / 1000000))
+	check_eq status 1 "$STATUS"
+	check_eq stderr "ucat: $T/s: idle for 1 seconds, giving up" \
+		"$(cat "$T/err")"
+	[ "$took" -ge 900 ] || { echo "gave up after $took ms" >&2; return 1; }
+	[ "$took" -lt 5000 ] || { echo "gave up after $took ms" >&2; return 1; }
+	finish srv
+	check_eq "listener status" 0 "$STATUS"
+}
+
+@test "cli: -w idle counts from the last activity, not from the start" {
+	# The peer speaks at 0.9 s and 1.8 s, then stays silent: with -w 1.5
+	# the client must still be there to hear the second word.
+	spawn srv python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+print("ready", file=sys.stderr, flush=True)
+c, _ = s.accept()
+for word in (b"one\n", b"two\n"):
+    time.sleep(0.9)
+    c.sendall(word)
+time.sleep(30)' "$T/s"
+	wait_for srv ready
+	ucat_run -d -w 1.5 "$T/s"
+	check_eq status 1 "$STATUS"
+	check_eq received "$(printf 'one\ntwo')" "$(cat "$T/out")"
+	check_eq stderr "ucat: $T/s: idle for 1.5 seconds, giving up" \
+		"$(cat "$T/err")"
+}
