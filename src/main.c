@@ -221,8 +221,9 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 	case EINVAL:
 		errx(2, "%s: empty address", flag);
 	case ENAMETOOLONG:
-		errx(2, "%s: address '%s' is too long: at most %zu bytes",
-		    flag, text, ADDR_PATH_MAX + (text[0] == '@'));
+		errx(2, "%s: address '%s' is too long: at most %zu bytes%s",
+		    flag, text, ADDR_PATH_MAX,
+		    text[0] == '@' ? " after the @" : "");
 	default:
 		errx(2, "%s: address '%s': abstract names are not supported "
 		    "on this system", flag, text);
@@ -237,7 +238,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->type = SOCK_STREAM;
-	o->quit_after = -1;
+	o->quit_after = NAN;
 	o->max_conns = 100;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -356,8 +357,8 @@ parse_options(int argc, char **argv, struct options *o)
 		errx(2, "%s: only for listening", o->keep_open ? "-k" :
 		    o->allow_uid ? "--allow-uid" : "--allow-gid");
 	/* A datagram peer never closes: without -q a client ends at EOF. */
-	if (o->type == SOCK_DGRAM && !o->listen && o->quit_after < 0)
-		o->quit_after = 0;
+	if (isnan(o->quit_after))
+		o->quit_after = o->type == SOCK_DGRAM && !o->listen ? 0 : -1;
 }
 
 /*

@@ -196,6 +196,7 @@ static int
 read_stdin(struct pump *p)
 {
 	struct buf *b = &p->up;
+	size_t want;
 	ssize_t n;
 
 	if (b->head > 0 && !p->stream) {
@@ -207,7 +208,11 @@ read_stdin(struct pump *p)
 		warnx("stdin: line longer than %d bytes", DGRAM_MAX);
 		return -1;
 	}
-	n = read(STDIN_FILENO, b->data + b->tail, b->size - b->tail);
+	want = b->size - b->tail;
+	/* Without -L, one read is one message: no larger than ucat takes. */
+	if (!p->stream && !p->o->lines && want > DGRAM_MAX)
+		want = DGRAM_MAX;
+	n = read(STDIN_FILENO, b->data + b->tail, want);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
@@ -289,6 +294,23 @@ note_sender(struct pump *p, const struct sockaddr_un *from, socklen_t len)
 	p->peerlen = len;
 }
 
+/*
+ * A seqpacket EOF and an empty message both read as 0 bytes.  With
+ * SO_PASSCRED every message comes with credentials and the EOF with none;
+ * elsewhere a 0 read after the peer's shutdown is taken as the EOF.
+ */
+static bool
+seqpacket_eof(const struct msghdr *mh, short revents)
+{
+#if HAVE_DECL_SO_PASSCRED
+	(void)revents;
+	return mh->msg_controllen == 0;
+#else
+	(void)mh;
+	return POLLRDHUP == 0 || (revents & (POLLRDHUP | POLLHUP));
+#endif
+}
+
 static int
 read_sock(struct pump *p, short revents)
 {
@@ -296,6 +318,12 @@ read_sock(struct pump *p, short revents)
 	struct sockaddr_un from;
 	struct msghdr mh;
 	struct iovec iov;
+#if HAVE_DECL_SO_PASSCRED
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+#endif
 	size_t kept;
 	ssize_t n;
 
@@ -313,6 +341,10 @@ read_sock(struct pump *p, short revents)
 			mh.msg_name = &from;
 			mh.msg_namelen = sizeof(from);
 		}
+#if HAVE_DECL_SO_PASSCRED
+		mh.msg_control = &ctl;
+		mh.msg_controllen = sizeof(ctl);
+#endif
 		n = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_TRUNC);
 	}
 	if (n == -1) {
@@ -333,9 +365,8 @@ read_sock(struct pump *p, short revents)
 		active(p);
 		return 0;
 	}
-	/* A seqpacket EOF reads as an empty message: poll tells them apart. */
-	if (n == 0 && p->o->type == SOCK_SEQPACKET &&
-	    (POLLRDHUP == 0 || (revents & (POLLRDHUP | POLLHUP)))) {
+	if (n == 0 && p->o->type == SOCK_SEQPACKET && seqpacket_eof(&mh,
+	    revents)) {
 		p->sock_eof = true;
 		return 0;
 	}
@@ -549,7 +580,7 @@ pump_run(const struct options *o, int sock)
 {
 	static char upbuf[BUF_SIZE], downbuf[BUF_SIZE];
 	static struct pump p;
-	int rc;
+	int rc, on = 1;
 
 	if (p.o == NULL) {
 		p.o = o;
@@ -566,6 +597,10 @@ pump_run(const struct options *o, int sock)
 			p.down_how = move_choose(STDOUT_FILENO, false);
 		}
 	}
+#if HAVE_DECL_SO_PASSCRED
+	if (o->type == SOCK_SEQPACKET)
+		(void)setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+#endif
 	/* splice(2) and sendfile(2) take no MSG_DONTWAIT. */
 	if (p.up_how != MOVE_COPY || p.down_how != MOVE_COPY)
 		(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
