@@ -5,10 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <math.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,108 +106,40 @@ usage(void)
 }
 
 static double
-parse_secs(const char *flag, const char *text, bool negative_ok)
+secs_arg(const char *flag, const char *text, bool negative_ok)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(text, &end);
-	if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) ||
-	    (v < 0 && !negative_ok) || v > 1e9)
+	if (parse_secs(text, negative_ok, &v) == -1)
 		errx(2, "%s: invalid number of seconds '%s'", flag, text);
 	return v;
 }
 
-static mode_t
-parse_mode(const char *text)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 8);
-	if (end == text || *end != '\0' || errno != 0 || v < 0 || v > 0777)
-		errx(2, "-m: invalid mode '%s': expected octal 000 to 777",
-		    text);
-	return (mode_t)v;
-}
-
-static long
-parse_count(const char *flag, const char *text)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || errno != 0 || v < 1 || v > 1000000)
-		errx(2, "%s: invalid count '%s': expected 1 to 1000000", flag,
-		    text);
-	return v;
-}
-
-/* A comma-separated list of numeric ids or user (group) names. */
 static struct idlist *
-parse_ids(const char *flag, const char *text, bool groups)
+ids_arg(const char *flag, const char *text, bool group)
 {
 	struct idlist *l;
-	const char *p = text;
-	struct passwd *pw;
-	struct group *gr;
-	char *end, name[256];
-	size_t n = 1, len;
-	unsigned long v;
+	char bad[64];
 
-	for (; *p != '\0'; p++)
-		n += *p == ',';
-	if ((l = malloc(sizeof(*l) + n * sizeof(l->id[0]))) == NULL)
+	if ((l = parse_idlist(text, group, bad, sizeof(bad))) != NULL)
+		return l;
+	if (errno == ENOMEM)
 		err(1, NULL);
-	l->n = 0;
-	for (p = text; l->n < n; p += len + 1) {
-		len = strcspn(p, ",");
-		if (len == 0 || len >= sizeof(name))
-			errx(2, "%s: invalid list '%s'", flag, text);
-		memcpy(name, p, len);
-		name[len] = '\0';
-		errno = 0;
-		v = strtoul(name, &end, 10);
-		if (*end == '\0' && name[0] != '-' && errno == 0)
-			l->id[l->n++] = v;
-		else if (!groups && (pw = getpwnam(name)) != NULL)
-			l->id[l->n++] = pw->pw_uid;
-		else if (groups && (gr = getgrnam(name)) != NULL)
-			l->id[l->n++] = gr->gr_gid;
-		else
-			errx(2, "%s: no such %s '%s'", flag,
-			    groups ? "group" : "user", name);
-	}
-	return l;
+	if (bad[0] == '\0')
+		errx(2, "%s: empty name in list '%s'", flag, text);
+	errx(2, "%s: no such %s '%s'", flag, group ? "group" : "user", bad);
 }
 
-/* -e 'PROG ARGS' is split on blanks; -c 'CMD' becomes sh -c CMD. */
 static char **
-exec_args(const char *flag, const char *text, bool shell)
+command_arg(const char *flag, const char *text, bool shell)
 {
-	char **argv, *copy, *word, *save;
-	size_t n = 0;
+	char **argv;
 
-	if ((argv = calloc(strlen(text) / 2 + 4, sizeof(*argv))) == NULL ||
-	    (copy = strdup(text)) == NULL)
+	if ((argv = parse_command(text, shell)) != NULL)
+		return argv;
+	if (errno == ENOMEM)
 		err(1, NULL);
-	if (shell) {
-		argv[n++] = "sh";
-		argv[n++] = "-c";
-		argv[n++] = copy;
-	} else {
-		for (word = strtok_r(copy, " \t", &save); word != NULL;
-		    word = strtok_r(NULL, " \t", &save))
-			argv[n++] = word;
-	}
-	if (n == 0 || (shell && text[strspn(text, " \t")] == '\0'))
-		errx(2, "%s: empty command", flag);
-	argv[n] = NULL;
-	return argv;
+	errx(2, "%s: empty command", flag);
 }
 
 static void
@@ -247,7 +177,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'e':
 			if (o->exec_argv != NULL)
 				errx(2, "-e and -c: give one program only");
-			o->exec_argv = exec_args(ch == 'c' ? "-c" : "-e",
+			o->exec_argv = command_arg(ch == 'c' ? "-c" : "-e",
 			    optarg, ch == 'c');
 			break;
 		case 'd':
@@ -266,11 +196,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->listen = true;
 			break;
 		case 'm':
-			o->mode = parse_mode(optarg);
+			if (parse_mode(optarg, &o->mode) == -1)
+				errx(2, "-m: invalid mode '%s': expected octal "
+				    "000 to 777", optarg);
 			o->mode_set = true;
 			break;
 		case 'q':
-			o->quit_after = parse_secs("-q", optarg, true);
+			o->quit_after = secs_arg("-q", optarg, true);
 			break;
 		case 's':
 			src = optarg;
@@ -285,22 +217,24 @@ parse_options(int argc, char **argv, struct options *o)
 			o->verbose++;
 			break;
 		case 'w':
-			o->timeout = parse_secs("-w", optarg, false);
+			o->timeout = secs_arg("-w", optarg, false);
 			break;
 		case 'z':
 			o->probe = true;
 			break;
 		case OPT_MAX_CONNS:
-			o->max_conns = parse_count("--max-conns", optarg);
+			if (parse_count(optarg, &o->max_conns) == -1)
+				errx(2, "--max-conns: invalid count '%s': "
+				    "expected 1 to %d", optarg, COUNT_MAX);
 			break;
 		case OPT_ALLOW_UID:
-			o->allow_uid = parse_ids("--allow-uid", optarg, false);
+			o->allow_uid = ids_arg("--allow-uid", optarg, false);
 			break;
 		case OPT_ALLOW_GID:
-			o->allow_gid = parse_ids("--allow-gid", optarg, true);
+			o->allow_gid = ids_arg("--allow-gid", optarg, true);
 			break;
 		case OPT_WAIT:
-			o->wait = parse_secs("--wait", optarg, false);
+			o->wait = secs_arg("--wait", optarg, false);
 			break;
 		case OPT_NO_SPLICE:
 			o->no_splice = true;

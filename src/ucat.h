@@ -63,6 +63,16 @@ struct peer {
 	gid_t		gid;
 };
 
+/* The largest --max-conns. */
+#define COUNT_MAX	1000000
+
+/* parse.c */
+int	parse_secs(const char *, bool, double *);
+int	parse_mode(const char *, mode_t *);
+int	parse_count(const char *, long *);
+struct idlist *parse_idlist(const char *, bool, char *, size_t);
+char	**parse_command(const char *, bool);
+
 /* addr.c */
 int	addr_parse(const char *, struct uaddr *);
 const char *addr_format(const struct sockaddr_un *, socklen_t, char *,
