@@ -146,7 +146,8 @@ parse_command(const char *text, bool shell)
 		return NULL;
 	copy = memcpy((char *)(argv + slots), text, len + 1);
 	if (shell) {
-		argv[n++] = "sh";
+		/* By path: a PATH entry must not choose the shell. */
+		argv[n++] = "/bin/sh";
 		argv[n++] = "-c";
 		argv[n++] = copy;
 	} else {

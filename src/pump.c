@@ -17,9 +17,14 @@
 
 /* A whole message, and -L's newline after it. */
 #define BUF_SIZE	(DGRAM_MAX + 1)
+/* Seconds between tries to send a reply into a full queue. */
+#define REPLY_RETRY	0.01
 
 #if !HAVE_DECL_MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway */
+#endif
+#ifndef MSG_CMSG_CLOEXEC
+#define MSG_CMSG_CLOEXEC	0
 #endif
 #if !HAVE_DECL_POLLRDHUP
 #define POLLRDHUP	0
@@ -55,6 +60,7 @@ struct pump {
 	uint64_t	 received;
 	double		 quit_at;	/* -q deadline; < 0: none */
 	double		 idle_at;	/* -w deadline; < 0: none */
+	double		 retry_at;	/* a full sender's queue: try again then */
 };
 
 /* Marks n bytes written; an empty buffer starts over at its beginning. */
@@ -152,6 +158,9 @@ want_sock_out(const struct pump *p)
 		return false;
 	if (p->up_how != MOVE_COPY)
 		return p->up_blocked;
+	/* A reply waits for a sender to answer, and for its queue to drain. */
+	if (p->replying && (!has_peer(p) || p->retry_at >= 0))
+		return false;
 	return next_unit(p, &len, &used);
 }
 
@@ -237,13 +246,17 @@ write_sock(struct pump *p)
 	if (!next_unit(p, &len, &used))
 		return 0;
 	if (p->replying)
-		/* Blocking: an unconnected socket cannot poll for the peer. */
-		n = sendto(p->sock, b->data + b->head, len, MSG_NOSIGNAL,
-		    (struct sockaddr *)&p->peer, p->peerlen);
+		n = sendto(p->sock, b->data + b->head, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&p->peer,
+		    p->peerlen);
 	else
 		n = send(p->sock, b->data + b->head, len,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n == -1) {
+		/* POLLOUT of an unconnected socket says nothing of the
+		 * receiver's queue: look again a little later. */
+		if (errno == EAGAIN && p->replying)
+			p->retry_at = clock_now() + REPLY_RETRY;
 		switch (errno) {
 		case EINTR:
 		case EAGAIN:
@@ -294,6 +307,27 @@ note_sender(struct pump *p, const struct sockaddr_un *from, socklen_t len)
 	p->peerlen = len;
 }
 
+/* Descriptors a peer passed (SCM_RIGHTS) are not ucat's to keep. */
+static void
+drop_rights(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	size_t i, n;
+	int fd;
+
+	if (mh->msg_controllen == 0)
+		return;
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
 /*
  * A seqpacket EOF and an empty message both read as 0 bytes.  With
  * SO_PASSCRED every message comes with credentials and the EOF with none;
@@ -342,10 +376,14 @@ read_sock(struct pump *p, short revents)
 			mh.msg_namelen = sizeof(from);
 		}
 #if HAVE_DECL_SO_PASSCRED
-		mh.msg_control = &ctl;
-		mh.msg_controllen = sizeof(ctl);
+		if (p->o->type == SOCK_SEQPACKET) {
+			mh.msg_control = &ctl;
+			mh.msg_controllen = sizeof(ctl);
+		}
 #endif
-		n = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_TRUNC);
+		n = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_TRUNC |
+		    MSG_CMSG_CLOEXEC);
+		drop_rights(&mh);
 	}
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN)
@@ -481,6 +519,8 @@ poll_timeout(const struct pump *p)
 		next = p->quit_at;
 	if (p->idle_at >= 0 && (next < 0 || p->idle_at < next))
 		next = p->idle_at;
+	if (p->retry_at >= 0 && (next < 0 || p->retry_at < next))
+		next = p->retry_at;
 	if (next < 0)
 		return -1;
 	left = (next - clock_now()) * 1000;
@@ -530,6 +570,8 @@ pump_loop(struct pump *p)
 			return -1;
 		}
 		t = clock_now();
+		if (p->retry_at >= 0 && t >= p->retry_at)
+			p->retry_at = -1;
 		if (p->quit_at >= 0 && t >= p->quit_at) {
 			/* -q: take nothing more; what was read still goes out. */
 			p->sock_eof = p->up_done = true;
@@ -611,7 +653,7 @@ pump_run(const struct options *o, int sock)
 	p.down.head = p.down.tail = 0;
 	p.peerlen = 0;
 	p.sent = p.received = 0;
-	p.quit_at = p.idle_at = -1;
+	p.quit_at = p.idle_at = p.retry_at = -1;
 	active(&p);
 
 	rc = pump_loop(&p);

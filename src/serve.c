@@ -212,9 +212,12 @@ serve_datagrams(const struct options *o, int fd)
 		}
 		if (o->verbose)
 			warnx("message from %s", text);
-		if (pipe2(in, O_CLOEXEC) == -1)
+		if (pipe2(in, O_CLOEXEC) == -1) {
+			warn("pipe");
 			return -1;
+		}
 		if (pipe2(out, O_CLOEXEC) == -1) {
+			warn("pipe");
 			close(in[0]);
 			close(in[1]);
 			return -1;
@@ -239,8 +242,8 @@ serve_datagrams(const struct options *o, int fd)
 		if (fromlen <= sizeof(sa_family_t))
 			warnx("%s: the sender has no address; its reply is "
 			    "dropped", o->addr.text);
-		else if (sendto(fd, reply, rlen, 0, (struct sockaddr *)&from,
-		    fromlen) == -1)
+		else if (sendto(fd, reply, rlen, MSG_DONTWAIT,
+		    (struct sockaddr *)&from, fromlen) == -1)
 			warn("reply to %s", text);
 	}
 }

@@ -257,3 +257,52 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale"
 	[ -S "$T/stale" ]
 	[ ! -e "$T/c" ]
 }
+
+@test "datagram: a reply to a sender that left is dropped, later ones go on" {
+	mkfifo "$T/in"
+	# Read-write: opening neither end waits for the other.
+	exec 7<>"$T/in"
+	listen srv -u -L "$T/d" <"$T/in"
+	python3 -c "$PY_SEND" "$T/d" "$T/gone" hi
+	wait_out srv hi
+	rm "$T/gone"
+	printf 'a\nb\nc\n' >&7
+	wait_for srv "reply to $T/gone"
+	# A new sender gets what stdin still holds.
+	run timeout 10 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[2]); s.settimeout(5)
+s.sendto(b"again", sys.argv[1])
+print(s.recv(100).decode())' "$T/d" "$T/new"
+	exec 7>&-
+	check_eq status 0 "$status"
+	check_eq "first reply to the new sender" b "$output"
+	kill -0 "$srv_PID"
+}
+
+@test "datagram: a sender's full queue does not stall the listener" {
+	# yes fills the reply queue of a sender that never reads; -w must
+	# still end the listener on time, so it is not blocked in sendto.
+	spawn srv "$UCAT" -v -l -u -L -w 1 "$T/d" < <(yes)
+	wait_for srv 'listening on'
+	python3 -c "$PY_SEND" "$T/d" "$T/full" hi
+	finish srv
+	check_eq status 1 "$STATUS"
+	grep -q "idle for 1 seconds" "$T/srv.err"
+}
+
+@test "datagram: descriptors passed by a sender are not kept" {
+	listen srv -u -d "$T/d"
+	local pid before after
+	pid=$(pgrep -P "$srv_PID" -x ucat || echo "$srv_PID")
+	before=$(ls "/proc/$pid/fd" | wc -l)
+	python3 -c 'import array, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+f = open("/dev/null")
+for i in range(5):
+    s.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+        array.array("i", [f.fileno()]))], 0, sys.argv[1])' "$T/d"
+	wait_for srv 'no address'
+	after=$(ls "/proc/$pid/fd" | wc -l)
+	check_eq "open fds" "$before" "$after"
+}

@@ -30,7 +30,10 @@ teardown() {
 spawn() {
 	local name=$1
 	shift
-	timeout -k 2 "$BG_LIMIT" "$@" <&0 >"$T/$name.out" 2>"$T/$name.err" 3>&- &
+	# Emptied here, not in the child: a reused NAME must not show old lines.
+	: >"$T/$name.out"
+	: >"$T/$name.err"
+	timeout -k 2 "$BG_LIMIT" "$@" <&0 >>"$T/$name.out" 2>>"$T/$name.err" 3>&- &
 	PIDS+=("$!")
 	printf -v "${name}_PID" '%s' "$!"
 }

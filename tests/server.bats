@@ -51,6 +51,15 @@ server_pid() {
 	check_eq reply "$(printf 'a\nc')" "$output"
 }
 
+@test "server: -c runs /bin/sh whatever PATH holds" {
+	mkdir "$T/bin"
+	printf '#!/bin/sh\necho impostor\n' >"$T/bin/sh"
+	chmod +x "$T/bin/sh"
+	PATH="$T/bin:$PATH" listen srv "$T/s" -c 'echo real'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	check_eq reply real "$output"
+}
+
 @test "server: the program gets the UCSPI variables of the real client" {
 	need python3
 	listen srv "$T/s" -c \
