@@ -1,0 +1,292 @@
+/* probe.c: the kernel's limit for a Unix stream pump, and an echo server. */
+
+/*
+ * Usage:
+ *   probe [-r] [-B BYTES] -l PATH   listen, accept one connection, pump
+ *   probe [-r] [-B BYTES] PATH      connect, pump
+ *   probe -e PATH                   echo server: accept forever, one child
+ *                                   per connection echoes until EOF
+ *
+ * The pump is what ucat's stream pump does, stripped to the bone: one
+ * thread per direction making blocking calls, so nothing but the copy
+ * itself costs time.  stdin -> socket, then shutdown(SHUT_WR); socket ->
+ * stdout until EOF; exit when both are done.  No error is recovered from:
+ * a failure is a failed measurement.
+ *
+ * Default (splice) path: a pipe is spliced straight to or from the socket
+ * after F_SETPIPE_SZ grows it; a regular-file stdin is sendfile(2)'d; a
+ * regular-file stdout is reached through a private pipe.  Anything else,
+ * or -r, uses read/write with a 256 KiB buffer.  -B sets SO_SNDBUF and
+ * SO_RCVBUF, for trying socket buffer sizes by hand.
+ */
+#define _GNU_SOURCE
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RW_BUF	(256 * 1024)
+
+static int	rflag;		/* read/write only */
+static int	sock = -1;
+
+/*
+ * Grows a pipe to the system maximum, for fewer and larger splices, and
+ * returns how much one splice should ask for: the pipe's size.
+ */
+static size_t
+pipe_grow(int fd)
+{
+	FILE *f;
+	int max = 1 << 20, got;
+
+	if ((f = fopen("/proc/sys/fs/pipe-max-size", "r")) != NULL) {
+		if (fscanf(f, "%d", &max) != 1)
+			max = 1 << 20;
+		fclose(f);
+	}
+	if ((got = fcntl(fd, F_SETPIPE_SZ, max)) == -1)
+		got = fcntl(fd, F_GETPIPE_SZ);
+	return got > 0 ? (size_t)got : 65536;
+}
+
+static int
+is_type(int fd, mode_t type)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+/* Copies with read/write until EOF; dies on any error. */
+static void
+copy_rw(int in, int out, int out_is_sock)
+{
+	static __thread char buf[RW_BUF];
+	ssize_t n, w, off;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err(1, "read");
+		}
+		for (off = 0; off < n; off += w) {
+			w = out_is_sock ? send(out, buf + off, n - off,
+			    MSG_NOSIGNAL) : write(out, buf + off, n - off);
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0)
+				err(1, "write");
+		}
+	}
+}
+
+/*
+ * stdin pipe -> socket.  Blocking is safe this way round: while splice waits
+ * for room in the socket it holds only our stdin pipe's lock.
+ */
+static void
+splice_up(void)
+{
+	size_t chunk = pipe_grow(0);
+	ssize_t n;
+
+	while ((n = splice(0, NULL, sock, NULL, chunk, SPLICE_F_MOVE)) != 0)
+		if (n < 0 && errno != EINTR)
+			err(1, "splice stdin");
+}
+
+/*
+ * socket -> stdout pipe.  A blocking splice from a socket holds the pipe's
+ * lock while it waits for data, so whoever reads our stdout stalls on bytes
+ * already in the pipe until more arrive (a 64-byte ping-pong never
+ * finishes).  So: non-blocking splice, and poll only when it cannot move.
+ */
+static void
+splice_down(void)
+{
+	struct pollfd room = { 1, POLLOUT, 0 }, data = { sock, POLLIN, 0 };
+	size_t chunk = pipe_grow(1);
+	ssize_t n;
+
+	while ((n = splice(sock, NULL, 1, NULL, chunk,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK)) != 0) {
+		if (n > 0 || errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			err(1, "splice stdout");
+		/* Either end may be the one holding us up. */
+		if ((poll(&room, 1, -1) == -1 || poll(&data, 1, -1) == -1) &&
+		    errno != EINTR)
+			err(1, "poll");
+	}
+}
+
+/* socket -> regular file: splice needs a pipe on one side, so a private one. */
+static void
+splice_to_file(void)
+{
+	size_t chunk;
+	ssize_t n, w;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(1, "pipe");
+	chunk = pipe_grow(p[0]);
+	while ((n = splice(sock, NULL, p[1], NULL, chunk,
+	    SPLICE_F_MOVE)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err(1, "splice");
+		for (; n > 0; n -= w)
+			if ((w = splice(p[0], NULL, 1, NULL, n, SPLICE_F_MOVE))
+			    < 0 && errno != EINTR)
+				err(1, "splice stdout");
+			else if (w < 0)
+				w = 0;
+	}
+}
+
+static void
+copy_in(void)
+{
+	ssize_t n;
+
+	if (!rflag && is_type(0, S_IFIFO))
+		splice_up();
+	else if (!rflag && is_type(0, S_IFREG)) {
+		while ((n = sendfile(sock, 0, NULL, 1 << 30)) != 0)
+			if (n < 0 && errno != EINTR)
+				err(1, "sendfile");
+	} else
+		copy_rw(0, sock, 1);
+	if (shutdown(sock, SHUT_WR) == -1 && errno != ENOTCONN)
+		err(1, "shutdown");
+}
+
+static void *
+copy_out(void *unused)
+{
+	(void)unused;
+	if (!rflag && is_type(1, S_IFIFO))
+		splice_down();
+	else if (!rflag && is_type(1, S_IFREG))
+		splice_to_file();
+	else
+		copy_rw(sock, 1, 0);
+	return NULL;
+}
+
+/* Each connection gets a child that echoes until EOF, then closes. */
+static void
+echo_serve(int ls)
+{
+	int c;
+
+	signal(SIGCHLD, SIG_IGN);	/* children reap themselves */
+	for (;;) {
+		if ((c = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			err(1, "accept");
+		}
+		switch (fork()) {
+		case -1:
+			err(1, "fork");
+		case 0:
+			close(ls);
+			copy_rw(c, c, 1);
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: probe [-r] [-B bytes] [-l] path\n"
+	    "       probe -e path\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	pthread_t t;
+	char *end;
+	long n;
+	int ch, lflag = 0, eflag = 0, bufsz = 0, ls;
+
+	while ((ch = getopt(argc, argv, "B:elr")) != -1) {
+		switch (ch) {
+		case 'B':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 ||
+			    n > 1 << 30)
+				errx(2, "bad buffer size: %s", optarg);
+			bufsz = (int)n;
+			break;
+		case 'e':
+			eflag = 1;
+			break;
+		case 'l':
+			lflag = 1;
+			break;
+		case 'r':
+			rflag = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	if (strlen(argv[optind]) >= sizeof(sa.sun_path))
+		errx(2, "%s: longer than %zu bytes", argv[optind],
+		    sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, argv[optind]);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (lflag || eflag) {
+		if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+		    listen(sock, 128) == -1)
+			err(1, "listen %s", sa.sun_path);
+		if (eflag)
+			echo_serve(sock);
+		if ((ls = accept4(sock, NULL, NULL, SOCK_CLOEXEC)) == -1)
+			err(1, "accept %s", sa.sun_path);
+		close(sock);
+		unlink(sa.sun_path);
+		sock = ls;
+	} else if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == -1)
+		err(1, "connect %s", sa.sun_path);
+	if (bufsz > 0 &&
+	    (setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz)) ||
+	    setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz))))
+		err(1, "setsockopt");
+
+	if ((errno = pthread_create(&t, NULL, copy_out, NULL)) != 0)
+		err(1, "pthread_create");
+	copy_in();
+	if ((errno = pthread_join(t, NULL)) != 0)
+		err(1, "pthread_join");
+	return 0;
+}

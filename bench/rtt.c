@@ -1,0 +1,224 @@
+/* rtt.c: times a tool under test from outside, as a shell user would run it. */
+
+/*
+ * Usage:
+ *   rtt [-n COUNT] [-w WARMUP] [-s SIZE] -- TOOL ARGS...
+ *	Round trip: runs TOOL ARGS with pipes on its stdin and stdout
+ *	(the far end of its socket is an echo server), writes SIZE bytes
+ *	(64) to its stdin and waits for them on its stdout, COUNT times
+ *	after WARMUP untimed ones.  Then closes its stdin and expects the
+ *	tool to exit 0.  Prints one line per round trip: nanoseconds.
+ *
+ *   rtt -x [-n COUNT] -- TOOL ARGS...
+ *	Invocation cost: runs TOOL ARGS COUNT times, stdin and stdout on
+ *	/dev/null, one after another.  Prints one line per run: wall
+ *	microseconds from fork to reaping, and the child's user + system
+ *	CPU microseconds (wait4).  Any run that does not exit 0 is fatal.
+ *
+ *   rtt -o FILE -- TOOL ARGS...
+ *	Resources of one run, what GNU time gives but to the microsecond:
+ *	runs TOOL ARGS once on our own stdin and stdout, writes "USER_US
+ *	SYS_US MAXRSS_KIB" to FILE, and exits as the tool did.
+ *
+ * Raw samples, not medians: the caller pools them across interleaved
+ * repetitions.  Exit 1, with a message, whenever a byte is missing or
+ * wrong or the tool fails, so that no broken run can pass for a fast one.
+ */
+#define _GNU_SOURCE
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static long
+number(const char *s, long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || n < min || n > max)
+		errx(2, "bad number: %s", s);
+	return n;
+}
+
+static long
+usec(struct timeval tv)
+{
+	return tv.tv_sec * 1000000L + tv.tv_usec;
+}
+
+static void
+status_check(int status, char **cmd)
+{
+	if (WIFSIGNALED(status))
+		errx(1, "%s: killed by signal %d", cmd[0], WTERMSIG(status));
+	if (WEXITSTATUS(status) != 0)
+		errx(1, "%s: exit %d", cmd[0], WEXITSTATUS(status));
+}
+
+static pid_t
+spawn(char **cmd, int in, int out)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		/* Our SIG_IGN would survive the exec. */
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in, 0) == -1 || dup2(out, 1) == -1)
+			err(127, "dup2");
+		execvp(cmd[0], cmd);
+		err(127, "exec %s", cmd[0]);
+	}
+	return pid;
+}
+
+static void
+invocations(char **cmd, long count)
+{
+	struct rusage ru;
+	long t0, i;
+	int null, status;
+	pid_t pid;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		err(1, "/dev/null");
+	for (i = 0; i < count; i++) {
+		t0 = now_ns();
+		pid = spawn(cmd, null, null);
+		if (wait4(pid, &status, 0, &ru) == -1)
+			err(1, "wait4");
+		printf("%ld %ld\n", (now_ns() - t0) / 1000,
+		    usec(ru.ru_utime) + usec(ru.ru_stime));
+		status_check(status, cmd);
+	}
+}
+
+static int
+resources(char **cmd, const char *path)
+{
+	struct rusage ru;
+	FILE *f;
+	int status;
+	pid_t pid;
+
+	pid = spawn(cmd, STDIN_FILENO, STDOUT_FILENO);
+	if (wait4(pid, &status, 0, &ru) == -1)
+		err(1, "wait4");
+	if ((f = fopen(path, "w")) == NULL)
+		err(1, "%s", path);
+	fprintf(f, "%ld %ld %ld\n", usec(ru.ru_utime), usec(ru.ru_stime),
+	    ru.ru_maxrss);
+	if (fclose(f) == EOF)
+		err(1, "%s", path);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+	    WEXITSTATUS(status);
+}
+
+static void
+round_trips(char **cmd, long count, long warmup, size_t size)
+{
+	char *msg, *got;
+	long t0, i;
+	size_t off;
+	ssize_t n;
+	int in[2], out[2], status;
+	pid_t pid;
+
+	if ((msg = malloc(size)) == NULL || (got = malloc(size)) == NULL)
+		err(1, "malloc");
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
+		err(1, "pipe");
+	pid = spawn(cmd, in[0], out[1]);
+	close(in[0]);
+	close(out[1]);
+	for (i = -warmup; i < count; i++) {
+		/* A changing pattern, so a stale or repeated echo is caught. */
+		memset(msg, 'a' + (int)((i + warmup) % 26), size);
+		t0 = now_ns();
+		for (off = 0; off < size; off += (size_t)n)
+			if ((n = write(in[1], msg + off, size - off)) == -1)
+				err(1, "write to %s", cmd[0]);
+		for (off = 0; off < size; off += (size_t)n) {
+			if ((n = read(out[0], got + off, size - off)) == -1)
+				err(1, "read from %s", cmd[0]);
+			if (n == 0)
+				errx(1, "%s: EOF after %ld round trips, %zu of "
+				    "%zu bytes", cmd[0], i + warmup, off, size);
+		}
+		if (i >= 0)
+			printf("%ld\n", now_ns() - t0);
+		if (memcmp(msg, got, size) != 0)
+			errx(1, "%s: echo differs from what was sent", cmd[0]);
+	}
+	close(in[1]);
+	if ((n = read(out[0], got, size)) == -1)
+		err(1, "read from %s", cmd[0]);
+	if (n > 0)
+		errx(1, "%s: unexpected bytes after the last echo", cmd[0]);
+	if (waitpid(pid, &status, 0) == -1)
+		err(1, "waitpid");
+	status_check(status, cmd);
+}
+
+int
+main(int argc, char **argv)
+{
+	long count = 1000, warmup = 50, size = 64;
+	const char *ofile = NULL;
+	int ch, xflag = 0;
+
+	while ((ch = getopt(argc, argv, "+n:o:s:w:x")) != -1) {
+		switch (ch) {
+		case 'n':
+			count = number(optarg, 1, 100000000);
+			break;
+		case 'o':
+			ofile = optarg;
+			break;
+		case 's':
+			size = number(optarg, 1, 1 << 20);
+			break;
+		case 'w':
+			warmup = number(optarg, 0, 100000000);
+			break;
+		case 'x':
+			xflag = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind >= argc)
+usage:		errx(2, "usage: rtt [-x | -o file] [-n count] [-w warmup] "
+		    "[-s size] -- tool args...");
+	/* A dead tool shows as EPIPE on write, not as our silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (ofile != NULL)
+		return resources(argv + optind, ofile);
+	if (xflag)
+		invocations(argv + optind, count);
+	else
+		round_trips(argv + optind, count, warmup, (size_t)size);
+	return 0;
+}
