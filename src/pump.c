@@ -17,6 +17,8 @@
 
 /* A whole message, and -L's newline after it. */
 #define BUF_SIZE	(DGRAM_MAX + 1)
+/* The send buffer a stream asks for. */
+#define STREAM_SNDBUF	(4 * 1024 * 1024)
 /* Seconds between tries to send a reply into a full queue. */
 #define REPLY_RETRY	0.01
 
@@ -622,7 +624,7 @@ pump_run(const struct options *o, int sock)
 {
 	static char upbuf[BUF_SIZE], downbuf[BUF_SIZE];
 	static struct pump p;
-	int rc, on = 1;
+	int rc, on = 1, sndbuf = STREAM_SNDBUF;
 
 	if (p.o == NULL) {
 		p.o = o;
@@ -643,6 +645,10 @@ pump_run(const struct options *o, int sock)
 	if (o->type == SOCK_SEQPACKET)
 		(void)setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
 #endif
+	/* Fewer, larger moves; the kernel caps it at net.core.wmem_max. */
+	if (p.stream && !o->no_stdin)
+		(void)setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof(sndbuf));
 	/* splice(2) and sendfile(2) take no MSG_DONTWAIT. */
 	if (p.up_how != MOVE_COPY || p.down_how != MOVE_COPY)
 		(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
