@@ -74,6 +74,21 @@ fail:
 	_exit(127);
 }
 
+/* pipe(2) with both ends close-on-exec from birth where pipe2 exists. */
+int
+pipe_cloexec(int fd[2])
+{
+#ifdef HAVE_PIPE2
+	return pipe2(fd, O_CLOEXEC);
+#else
+	if (pipe(fd) == -1)
+		return -1;
+	(void)fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fd[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+#endif
+}
+
 /*
  * Starts the program with in as its stdin and out as its stdout (stderr
  * stays ucat's).  Returns its pid, or -1 with errno set when it could not
@@ -88,7 +103,7 @@ exec_spawn(const struct options *o, int in, int out, const struct peer *pc)
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe2(pfd, O_CLOEXEC) == -1)
+	if (pipe_cloexec(pfd) == -1)
 		return -1;
 	/* No handler of ours may run in the child before exec. */
 	sigfillset(&all);

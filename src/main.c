@@ -115,14 +115,24 @@ secs_arg(const char *flag, const char *text, bool negative_ok)
 	return v;
 }
 
+/* A repeated --allow-uid (--allow-gid) adds to the list before it. */
 static struct idlist *
-ids_arg(const char *flag, const char *text, bool group)
+ids_arg(const char *flag, const char *text, bool group, struct idlist *old)
 {
-	struct idlist *l;
+	struct idlist *l, *all;
 	char bad[64];
 
-	if ((l = parse_idlist(text, group, bad, sizeof(bad))) != NULL)
-		return l;
+	if ((l = parse_idlist(text, group, bad, sizeof(bad))) != NULL) {
+		if (old == NULL)
+			return l;
+		if ((all = realloc(old, sizeof(*old) +
+		    (old->n + l->n) * sizeof(old->id[0]))) == NULL)
+			err(1, NULL);
+		memcpy(all->id + all->n, l->id, l->n * sizeof(l->id[0]));
+		all->n += l->n;
+		free(l);
+		return all;
+	}
 	if (errno == ENOMEM)
 		err(1, NULL);
 	if (bad[0] == '\0')
@@ -228,10 +238,12 @@ parse_options(int argc, char **argv, struct options *o)
 				    "expected 1 to %d", optarg, COUNT_MAX);
 			break;
 		case OPT_ALLOW_UID:
-			o->allow_uid = ids_arg("--allow-uid", optarg, false);
+			o->allow_uid = ids_arg("--allow-uid", optarg, false,
+			    o->allow_uid);
 			break;
 		case OPT_ALLOW_GID:
-			o->allow_gid = ids_arg("--allow-gid", optarg, true);
+			o->allow_gid = ids_arg("--allow-gid", optarg, true,
+			    o->allow_gid);
 			break;
 		case OPT_WAIT:
 			o->wait = secs_arg("--wait", optarg, false);
@@ -414,6 +426,7 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
+	int status;
 
 	fill_stdio();
 	parse_options(argc, argv, &o);
@@ -421,5 +434,10 @@ main(int argc, char **argv)
 	if (atexit(sock_cleanup) != 0)
 		errx(1, "atexit failed");
 
-	return o.listen ? run_listen(&o) : run_connect(&o);
+	status = o.listen ? run_listen(&o) : run_connect(&o);
+	/* Past main's return nothing points at them: valgrind says lost. */
+	free(o.exec_argv);
+	free(o.allow_uid);
+	free(o.allow_gid);
+	return status;
 }

@@ -129,13 +129,13 @@ parse_idlist(const char *text, bool group, char *bad, size_t badsize)
 
 /*
  * -e 'PROG ARGS' split on blanks (no quoting, no shell), or with shell
- * 'CMD' as sh -c CMD.  One allocation: free() the result.  Returns NULL
- * with errno EINVAL for a command of blanks only, or ENOMEM.
+ * 'CMD' as /bin/sh -c -- CMD.  One allocation: free() the result.
+ * Returns NULL with errno EINVAL for a command of blanks only, or ENOMEM.
  */
 char **
 parse_command(const char *text, bool shell)
 {
-	size_t len = strlen(text), slots = len / 2 + 4, n = 0;
+	size_t len = strlen(text), slots = len / 2 + 5, n = 0;
 	char **argv, *copy, *word, *save;
 
 	if (text[strspn(text, " \t")] == '\0') {
@@ -149,6 +149,8 @@ parse_command(const char *text, bool shell)
 		/* By path: a PATH entry must not choose the shell. */
 		argv[n++] = "/bin/sh";
 		argv[n++] = "-c";
+		/* A command that starts with - or + is not an option of sh. */
+		argv[n++] = "--";
 		argv[n++] = copy;
 	} else {
 		for (word = strtok_r(copy, " \t", &save); word != NULL;

@@ -338,7 +338,7 @@ drop_rights(struct msghdr *mh)
 static bool
 seqpacket_eof(const struct msghdr *mh, short revents)
 {
-#if HAVE_DECL_SO_PASSCRED
+#if HAVE_DECL_SO_PASSCRED && defined(HAVE_STRUCT_UCRED)
 	(void)revents;
 	return mh->msg_controllen == 0;
 #else
@@ -354,7 +354,7 @@ read_sock(struct pump *p, short revents)
 	struct sockaddr_un from;
 	struct msghdr mh;
 	struct iovec iov;
-#if HAVE_DECL_SO_PASSCRED
+#if HAVE_DECL_SO_PASSCRED && defined(HAVE_STRUCT_UCRED)
 	union {
 		struct cmsghdr	h;
 		char		buf[CMSG_SPACE(sizeof(struct ucred))];
@@ -377,7 +377,7 @@ read_sock(struct pump *p, short revents)
 			mh.msg_name = &from;
 			mh.msg_namelen = sizeof(from);
 		}
-#if HAVE_DECL_SO_PASSCRED
+#if HAVE_DECL_SO_PASSCRED && defined(HAVE_STRUCT_UCRED)
 		if (p->o->type == SOCK_SEQPACKET) {
 			mh.msg_control = &ctl;
 			mh.msg_controllen = sizeof(ctl);
@@ -641,7 +641,7 @@ pump_run(const struct options *o, int sock)
 			p.down_how = move_choose(STDOUT_FILENO, false);
 		}
 	}
-#if HAVE_DECL_SO_PASSCRED
+#if HAVE_DECL_SO_PASSCRED && defined(HAVE_STRUCT_UCRED)
 	if (o->type == SOCK_SEQPACKET)
 		(void)setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
 #endif

@@ -5,7 +5,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -212,11 +211,11 @@ serve_datagrams(const struct options *o, int fd)
 		}
 		if (o->verbose)
 			warnx("message from %s", text);
-		if (pipe2(in, O_CLOEXEC) == -1) {
+		if (pipe_cloexec(in) == -1) {
 			warn("pipe");
 			return -1;
 		}
-		if (pipe2(out, O_CLOEXEC) == -1) {
+		if (pipe_cloexec(out) == -1) {
 			warn("pipe");
 			close(in[0]);
 			close(in[1]);

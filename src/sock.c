@@ -282,7 +282,7 @@ fail:
 int
 sock_peer(int fd, struct peer *pc)
 {
-#if HAVE_DECL_SO_PEERCRED
+#if HAVE_DECL_SO_PEERCRED && defined(HAVE_STRUCT_UCRED)
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 

@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <sys/stat.h>
-#ifdef HAVE_SENDFILE
+/* Linux's sendfile(2); the BSDs' has another signature and header. */
+#if defined(HAVE_SENDFILE) && defined(HAVE_SYS_SENDFILE_H)
+#define USE_SENDFILE	1
 #include <sys/sendfile.h>
 #endif
 
@@ -37,7 +39,7 @@ move_choose(int fd, bool from)
 		return MOVE_SPLICE;
 	}
 #endif
-#ifdef HAVE_SENDFILE
+#ifdef USE_SENDFILE
 	if (from && S_ISREG(st.st_mode))
 		return MOVE_SENDFILE;
 #endif
@@ -65,7 +67,7 @@ move_fast(enum move how, int in, int out)
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			break;
 #endif
-#ifdef HAVE_SENDFILE
+#ifdef USE_SENDFILE
 		case MOVE_SENDFILE:
 			n = sendfile(out, in, NULL, MOVE_CHUNK);
 			break;

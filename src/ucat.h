@@ -102,6 +102,7 @@ ssize_t	move_fast(enum move, int, int);
 int	serve_run(const struct options *, int);
 
 /* exec.c */
+int	pipe_cloexec(int [2]);
 pid_t	exec_spawn(const struct options *, int, int, const struct peer *);
 int	exec_run(const struct options *, int, const struct peer *);
 

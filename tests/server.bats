@@ -11,7 +11,7 @@ zombies() {
 
 # The server ucat itself, below the timeout that spawn puts on top.
 server_pid() {
-	pgrep -P "$srv_PID" -x ucat || echo "$srv_PID"
+	pgrep -P "$srv_PID" || echo "$srv_PID"
 }
 
 @test "server: -k serves clients one after another with stdio" {
@@ -181,6 +181,12 @@ server_pid() {
 
 @test "server: --allow-uid lets the listed user in" {
 	listen srv "$T/s" --allow-uid "$(id -un),12345" -c 'echo in'
+	run timeout 10 "$UCAT" "$T/s" </dev/null
+	check_eq reply in "$output"
+}
+
+@test "server: a repeated --allow-uid adds to the list" {
+	listen srv "$T/s" --allow-uid "$(id -u)" --allow-uid 12345 -c 'echo in'
 	run timeout 10 "$UCAT" "$T/s" </dev/null
 	check_eq reply in "$output"
 }
