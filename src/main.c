@@ -324,6 +324,26 @@ fill_stdio(void)
 	}
 }
 
+/*
+ * Stdin open only for writing, or stdout only for reading, would never
+ * poll ready: say so before anything is created.
+ */
+static void
+check_stdio(const struct options *o)
+{
+	int in, out;
+
+	if (o->exec_argv != NULL || o->probe)
+		return;
+	in = fcntl(STDIN_FILENO, F_GETFL);
+	out = fcntl(STDOUT_FILENO, F_GETFL);
+	errno = EBADF;
+	if (!o->no_stdin && in != -1 && (in & O_ACCMODE) == O_WRONLY)
+		err(1, "stdin");
+	if (out != -1 && (out & O_ACCMODE) == O_RDONLY)
+		err(1, "stdout");
+}
+
 static void
 on_fatal(int sig)
 {
@@ -430,6 +450,7 @@ main(int argc, char **argv)
 
 	fill_stdio();
 	parse_options(argc, argv, &o);
+	check_stdio(&o);
 	setup_signals();
 	if (atexit(sock_cleanup) != 0)
 		errx(1, "atexit failed");
