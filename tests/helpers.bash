@@ -9,20 +9,49 @@ TESTS_DIR=${TESTS_DIR:-$BATS_TEST_DIRNAME}
 # A background process is killed after this many seconds whatever happens.
 BG_LIMIT=${BG_LIMIT:-60}
 
+# make check-copy: every ucat on the read/write path (--no-splice).
+# make check-valgrind: every ucat under memcheck; reports fail the test.
+if [ -n "${UCAT_VALGRIND:-}" ]; then
+	export UCAT_REAL=${UCAT_REAL:-$UCAT}
+	UCAT=$TESTS_DIR/ucat-valgrind
+elif [ -n "${UCAT_NO_SPLICE:-}" ]; then
+	export UCAT_REAL=${UCAT_REAL:-$UCAT}
+	UCAT=$TESTS_DIR/ucat-no-splice
+fi
+
 setup() {
 	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/ucat.XXXXXX")
 	PIDS=()
+	if [ -n "${UCAT_VALGRIND:-}" ]; then
+		export UCAT_VALGRIND_LOGS=$T/valgrind
+		mkdir "$UCAT_VALGRIND_LOGS"
+	fi
 }
 
 teardown() {
-	local pid
+	local pid clean=0
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	valgrind_clean || clean=$?
 	rm -rf "$T"
+	return "$clean"
+}
+
+# valgrind_clean: under check-valgrind, fail on any report of memcheck.
+valgrind_clean() {
+	local f found=0
+	[ -n "${UCAT_VALGRIND:-}" ] || return 0
+	for f in "$UCAT_VALGRIND_LOGS"/*; do
+		[ -s "$f" ] || continue
+		echo "valgrind: ${f##*/}:" >&2
+		cat "$f" >&2
+		found=1
+	done
+	return "$found"
 }
 
 # spawn NAME CMD...: run CMD in the background with the caller's stdin,

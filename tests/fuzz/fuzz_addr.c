@@ -1,0 +1,105 @@
+/* fuzz_addr.c: libFuzzer harness for addr_parse() and addr_format(). */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ucat.h"
+
+#define SUN_OFF	offsetof(struct sockaddr_un, sun_path)
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Whether addr_format() writes this @name back byte for byte. */
+static int
+printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+			return 0;
+	return 1;
+}
+
+/* The input as address text: what parses formats back and parses again. */
+static void
+round_trip(const char *text)
+{
+	struct uaddr ua, again;
+	char buf[ADDR_TEXT_MAX];
+
+	if (addr_parse(text, &ua) == -1)
+		return;
+	if (ua.len < sizeof(sa_family_t) || ua.len > sizeof(ua.sun) ||
+	    ua.sun.sun_family != AF_UNIX)
+		abort();
+	if (ua.autobind || (ua.abstract && !printable(text + 1)))
+		return;
+	addr_format(&ua.sun, ua.len, buf, sizeof(buf));
+	if (strcmp(buf, text) != 0 || addr_parse(buf, &again) == -1 ||
+	    again.len != ua.len || again.abstract != ua.abstract ||
+	    memcmp(&again.sun, &ua.sun, ua.len) != 0)
+		abort();
+}
+
+/*
+ * The input as what the kernel hands back: a length byte, a buffer size
+ * byte, then sun_path.  The text must fit the buffer it was given, and an
+ * ADDR_TEXT_MAX buffer must hold every address whole.
+ */
+static void
+format_raw(const uint8_t *data, size_t size)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	size_t bufsize, n, want, i;
+	char *buf, whole[ADDR_TEXT_MAX];
+
+	if (size < 2)
+		return;
+	len = data[0] % (sizeof(sun) + 8);
+	bufsize = data[1] % (ADDR_TEXT_MAX + 1);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	n = size - 2 < sizeof(sun.sun_path) ? size - 2 : sizeof(sun.sun_path);
+	memcpy(sun.sun_path, data + 2, n);
+
+	/* An exact-size heap buffer, so ASan sees a single byte too many. */
+	if ((buf = malloc(bufsize > 0 ? bufsize : 1)) == NULL)
+		abort();
+	if (addr_format(&sun, len, buf, bufsize) != buf ||
+	    (bufsize > 0 && strnlen(buf, bufsize) == bufsize))
+		abort();
+	free(buf);
+
+	if (len <= SUN_OFF || sun.sun_path[0] != '\0')
+		return;
+	n = len - SUN_OFF < sizeof(sun.sun_path) ? len - SUN_OFF :
+	    sizeof(sun.sun_path);
+	for (want = 1, i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)sun.sun_path[i];
+
+		want += c >= 0x20 && c < 0x7f && c != '\\' ? 1 : 4;
+	}
+	addr_format(&sun, len, whole, sizeof(whole));
+	if (strlen(whole) != want)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text;
+
+	if ((text = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	round_trip(text);
+	free(text);
+	format_raw(data, size);
+	return 0;
+}
