@@ -35,29 +35,6 @@ for a in sys.argv[3:]:
     s.sendto(m, sys.argv[1])
 '
 
-# wait_out NAME PATTERN: until $T/NAME.out holds PATTERN.
-wait_out() {
-	local i
-	for ((i = 0; i < 1000; i++)); do
-		grep -q -- "$2" "$T/$1.out" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for '$2' on $1's stdout:" >&2
-	cat "$T/$1.out" "$T/$1.err" >&2
-	return 1
-}
-
-# wait_sock PATH: until a socket file exists at PATH.
-wait_sock() {
-	local i
-	for ((i = 0; i < 1000; i++)); do
-		[ -S "$1" ] && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for socket $1" >&2
-	return 1
-}
-
 # wait_size FILE BYTES: until FILE holds BYTES bytes.
 wait_size() {
 	local i

@@ -4,12 +4,6 @@
 
 load helpers
 
-# stale PATH: leave a socket file that nobody is bound to any more.
-stale() {
-	python3 -c 'import socket, sys
-socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"
-}
-
 # ident PATH: type, inode and link target of PATH itself (not followed).
 ident() {
 	stat -c '%F %i %a' "$1" && { readlink "$1" || true; }
