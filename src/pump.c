@@ -56,6 +56,9 @@ struct pump {
 	enum move	 down_how;	/* socket -> stdout */
 	bool		 up_blocked;	/* zero-copy: the socket is full */
 	bool		 down_blocked;	/* zero-copy: stdout is full */
+	bool		 sock_waits;	/* the socket is in blocking mode */
+	bool		 never_wait;	/* a blocking move came back EAGAIN */
+	int		 via[2];	/* MOVE_VIA_PIPE: the pipe on the way */
 	struct sockaddr_un peer;	/* where replies go, when replying */
 	socklen_t	 peerlen;
 	uint64_t	 sent;
@@ -447,15 +450,28 @@ write_stdout(struct pump *p)
 	return 0;
 }
 
+/*
+ * What a zero-copy move knows as it starts, which tells what an EAGAIN
+ * means: the source was seen ready, so the destination is full; the
+ * destination was seen ready, so the source is empty; or the move was
+ * free to block, and something made it non-blocking anyway.
+ */
+enum seen { SRC_READY, DST_READY, MAY_WAIT };
+
 /* Zero-copy stdin -> socket; falls back to copying where it cannot. */
 static int
-move_up(struct pump *p)
+move_up(struct pump *p, enum seen seen)
 {
-	ssize_t n = move_fast(p->up_how, STDIN_FILENO, p->sock);
+	ssize_t n = move_fast(p->up_how, STDIN_FILENO, p->sock,
+	    seen == MAY_WAIT);
 
 	if (n > 0) {
 		p->sent += (uint64_t)n;
 		active(p);
+		/* A file has more until its end: short means a full socket. */
+		if (p->up_how == MOVE_SENDFILE && seen != MAY_WAIT &&
+		    n < MOVE_CHUNK)
+			p->up_blocked = true;
 		return 0;
 	}
 	if (n == 0) {
@@ -464,7 +480,8 @@ move_up(struct pump *p)
 	}
 	switch (errno) {
 	case EAGAIN:
-		p->up_blocked = true;
+		p->up_blocked = seen == SRC_READY;
+		p->never_wait |= seen == MAY_WAIT;
 		return 0;
 	case EPIPE:
 	case ECONNRESET:
@@ -478,15 +495,25 @@ move_up(struct pump *p)
 	return -1;
 }
 
-/* Zero-copy socket -> stdout; falls back to copying where it cannot. */
+/*
+ * Zero-copy socket -> stdout, or into the pipe on the way to a regular
+ * file and on into it; falls back to copying where it cannot.
+ */
 static int
-move_down(struct pump *p)
+move_down(struct pump *p, enum seen seen)
 {
-	ssize_t n = move_fast(p->down_how, p->sock, STDOUT_FILENO);
+	bool via = p->down_how == MOVE_VIA_PIPE;
+	ssize_t n;
 
+	n = move_fast(p->down_how, p->sock, via ? p->via[1] : STDOUT_FILENO,
+	    seen == MAY_WAIT);
 	if (n > 0) {
 		p->received += (uint64_t)n;
 		active(p);
+		if (via && move_drain(p->via[0], STDOUT_FILENO, (size_t)n) == -1) {
+			warn("stdout");
+			return -1;
+		}
 		return 0;
 	}
 	if (n == 0) {
@@ -495,7 +522,8 @@ move_down(struct pump *p)
 	}
 	switch (errno) {
 	case EAGAIN:
-		p->down_blocked = true;
+		p->down_blocked = seen == SRC_READY;
+		p->never_wait |= seen == MAY_WAIT;
 		return 0;
 	case EPIPE:
 		stdout_gone(p);
@@ -509,6 +537,51 @@ move_down(struct pump *p)
 	}
 	warn("receive from %s", p->o->addr.text);
 	return -1;
+}
+
+/*
+ * Whether one way left alone may make blocking moves, with no poll(2)
+ * between: when no deadline runs, and when waiting in the move watches
+ * all there is to watch.
+ */
+static bool
+may_wait(const struct pump *p)
+{
+	return !p->never_wait && p->quit_at < 0 && p->idle_at < 0 &&
+	    p->retry_at < 0;
+}
+
+/* Only the socket -> stdout way is left, zero-copy. */
+static bool
+may_wait_down(const struct pump *p)
+{
+	return p->up_done && !p->down_done && p->down_how != MOVE_COPY &&
+	    !p->down_blocked && may_wait(p);
+}
+
+/*
+ * Only stdin -> socket is left, from a regular file: the move cannot wait
+ * for stdin, only for the socket, and ends with EPIPE if the peer goes.
+ * (A pipe on stdin could sit idle while the peer goes unseen.)
+ */
+static bool
+may_wait_up(const struct pump *p)
+{
+	return p->down_done && !p->up_done && !p->in_eof &&
+	    p->up_how == MOVE_SENDFILE && !p->up_blocked && may_wait(p);
+}
+
+/* Puts the socket in blocking mode for zero-copy moves that wait, or back. */
+static void
+set_waiting(struct pump *p, bool on)
+{
+	int fl;
+
+	if (p->sock_waits == on || (fl = fcntl(p->sock, F_GETFL)) == -1)
+		return;
+	fl = on ? fl & ~O_NONBLOCK : fl | O_NONBLOCK;
+	if (fcntl(p->sock, F_SETFL, fl) != -1)
+		p->sock_waits = on;
 }
 
 /* Milliseconds until the nearest deadline, -1 for none. */
@@ -537,7 +610,7 @@ pump_loop(struct pump *p)
 	enum { P_IN, P_SOCK, P_OUT };
 	struct pollfd pfd[3];
 	size_t len, used;
-	bool reading, writing, watching, fast_up, fast_down;
+	bool reading, writing, watching, fast_up, fast_down, up;
 	short ev;
 	double t;
 
@@ -550,6 +623,14 @@ pump_loop(struct pump *p)
 		if (p->up_done && p->down_done)
 			return 0;
 
+		if ((up = may_wait_up(p)) || may_wait_down(p)) {
+			set_waiting(p, true);
+			if ((up ? move_up(p, MAY_WAIT) :
+			    move_down(p, MAY_WAIT)) == -1)
+				return -1;
+			continue;
+		}
+		set_waiting(p, false);
 		fast_up = p->up_how != MOVE_COPY;
 		fast_down = p->down_how != MOVE_COPY;
 		reading = want_sock(p);
@@ -589,26 +670,32 @@ pump_loop(struct pump *p)
 		/* Zero-copy moves wait on one end at a time: "blocked" is
 		 * set when the far end was full, cleared when it drains. */
 		if (pfd[P_IN].revents &&
-		    (fast_up ? move_up(p) : read_stdin(p)) == -1)
+		    (fast_up ? move_up(p, SRC_READY) : read_stdin(p)) == -1)
 			return -1;
 		if (reading && (pfd[P_SOCK].revents &
 		    (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) &&
-		    (fast_down ? move_down(p) :
+		    (fast_down ? move_down(p, SRC_READY) :
 		    read_sock(p, pfd[P_SOCK].revents)) == -1)
 			return -1;
+		/* A full end that drains moves at once: the other end was
+		 * ready, and nothing else takes from it. */
 		if (writing && (pfd[P_SOCK].revents &
 		    (POLLOUT | POLLHUP | POLLERR))) {
-			if (fast_up)
+			if (fast_up) {
 				p->up_blocked = false;
-			else if (write_sock(p) == -1)
+				if (move_up(p, DST_READY) == -1)
+					return -1;
+			} else if (write_sock(p) == -1)
 				return -1;
 		}
 		if (watching && (pfd[P_SOCK].revents & (POLLHUP | POLLERR)))
 			peer_gone(p);
 		if (pfd[P_OUT].revents) {
-			if (fast_down)
+			if (fast_down) {
 				p->down_blocked = false;
-			else if (write_stdout(p) == -1)
+				if (move_down(p, DST_READY) == -1)
+					return -1;
+			} else if (write_stdout(p) == -1)
 				return -1;
 		}
 	}
@@ -635,10 +722,14 @@ pump_run(const struct options *o, int sock)
 		p.in_eof = o->no_stdin;
 		p.stream = o->type == SOCK_STREAM;
 		p.replying = o->listen && o->type == SOCK_DGRAM;
+		p.via[0] = p.via[1] = -1;
 		if (p.stream && !o->no_splice) {
 			if (!o->no_stdin)
 				p.up_how = move_choose(STDIN_FILENO, true);
 			p.down_how = move_choose(STDOUT_FILENO, false);
+			if (p.down_how == MOVE_VIA_PIPE &&
+			    move_via_open(p.via) == -1)
+				p.down_how = MOVE_COPY;
 		}
 	}
 #if HAVE_DECL_SO_PASSCRED && defined(HAVE_STRUCT_UCRED)
@@ -654,7 +745,7 @@ pump_run(const struct options *o, int sock)
 		(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	p.sock = sock;
 	p.up_done = p.sock_eof = p.warned_unbound = false;
-	p.up_blocked = p.down_blocked = false;
+	p.up_blocked = p.down_blocked = p.sock_waits = p.never_wait = false;
 	p.down_done = p.out_closed;
 	p.down.head = p.down.tail = 0;
 	p.peerlen = 0;

@@ -57,6 +57,28 @@ load helpers
 	check_eq "status (124: still waiting)" 124 "$status"
 }
 
+@test "stream: a regular file on stdout is written from where it stands" {
+	head -c 300000 /dev/urandom >"$T/data"
+	listen srv "$T/s" <"$T/data"
+	# The shell wrote a header first: ucat goes on at that offset.
+	{ printf 'header\n'; timeout 20 "$UCAT" "$T/s" </dev/null; } >"$T/got"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq sha "$( { printf 'header\n'; cat "$T/data"; } | sha256sum |
+		cut -d' ' -f1)" "$(sha "$T/got")"
+}
+
+@test "stream: a file opened for appending keeps what it held" {
+	head -c 300000 /dev/urandom >"$T/data"
+	printf 'kept\n' >"$T/got"
+	listen srv "$T/s" <"$T/data"
+	timeout 20 "$UCAT" "$T/s" </dev/null >>"$T/got"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq sha "$( { printf 'kept\n'; cat "$T/data"; } | sha256sum |
+		cut -d' ' -f1)" "$(sha "$T/got")"
+}
+
 @test "stream: the peer half-closes and stdin still goes through" {
 	head -c 200000 /dev/urandom >"$T/data"
 	# The listener's stdin is empty: it half-closes at once, then receives.
