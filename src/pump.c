@@ -551,11 +551,15 @@ may_wait(const struct pump *p)
 	    p->retry_at < 0;
 }
 
-/* Only the socket -> stdout way is left, zero-copy. */
+/*
+ * Only the socket -> stdout way is left, into a regular file.  Not into a
+ * pipe: a splice(2) waiting on the socket holds the pipe's lock, and its
+ * reader could not take what is already in it until more came.
+ */
 static bool
 may_wait_down(const struct pump *p)
 {
-	return p->up_done && !p->down_done && p->down_how != MOVE_COPY &&
+	return p->up_done && !p->down_done && p->down_how == MOVE_VIA_PIPE &&
 	    !p->down_blocked && may_wait(p);
 }
 

@@ -31,22 +31,6 @@ traced() {
 	strace -f -qq -c -o "$out" "$@"
 }
 
-@test "fast path: a receiver with nothing to send does not poll per chunk" {
-	fast_path
-	# Stdout a pipe, stdin empty: only the socket -> stdout way is left.
-	spawn srv bash -c '"$@" </dev/null | wc -c >"$0"' "$T/count" \
-		strace -f -qq -c -o "$T/srv.strace" "$UCAT" -v -l "$T/s"
-	wait_for srv 'listening on'
-	head -c 67108864 /dev/zero | timeout 20 "$UCAT" "$T/s"
-	finish srv
-	check_eq status 0 "$STATUS"
-	check_eq bytes 67108864 "$(cat "$T/count")"
-	# 64 MiB is at least 16 splices (4 MiB each at most).
-	(($(calls "$T/srv.strace" splice) >= 16))
-	check_eq "polls (the first, before stdin's EOF)" 1 \
-		"$(calls "$T/srv.strace" poll)"
-}
-
 @test "fast path: a regular file on stdout is filled by splice, not write" {
 	fast_path
 	head -c 8388608 /dev/urandom >"$T/data"
@@ -56,7 +40,10 @@ traced() {
 	check_eq status 0 "$STATUS"
 	check_eq sha "$(sha "$T/data")" "$(sha "$T/got")"
 	check_eq "write calls" 0 "$(calls "$T/cli.strace" write)"
+	# Two splices per chunk (into the pipe, on into the file), and with
+	# nothing to send no poll per chunk: each splice waits for data.
 	(($(calls "$T/cli.strace" splice) >= 4))
+	(($(calls "$T/cli.strace" poll) <= 3))
 }
 
 # slow_listener: a listener whose stdout is a slower reader than ucat's
@@ -75,9 +62,17 @@ slow_listener() {
 	finish srv
 	check_eq status 0 "$STATUS"
 	check_eq sha "$(sha "$T/data")" "$(cut -d' ' -f1 "$T/got")"
-	(($(calls "$T/cli.strace" sendfile) >= 16))
-	# Polls until the peer's EOF is seen; none per chunk.
-	(($(calls "$T/cli.strace" poll) <= 3))
+	local moves polls
+	moves=$(calls "$T/cli.strace" sendfile)
+	polls=$(calls "$T/cli.strace" poll)
+	((moves >= 16))
+	# Polls only until the peer's EOF is seen (a loaded host may send a
+	# few chunks first); waiting on the socket per chunk would be one
+	# poll per sendfile.
+	if ((polls * 2 > moves + 4)); then
+		echo "$polls polls for $moves sendfile calls" >&2
+		return 1
+	fi
 }
 
 @test "fast path: a file sent both ways polls once per full socket" {

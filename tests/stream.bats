@@ -57,6 +57,28 @@ load helpers
 	check_eq "status (124: still waiting)" 124 "$status"
 }
 
+@test "stream: a reader of stdout gets each line while the connection stays" {
+	spawn srv bash -c '"$0" -v -l "$1" </dev/null | head -n 1 >"$2"' \
+		"$UCAT" "$T/s" "$T/line"
+	wait_for srv 'listening on'
+	mkfifo "$T/in"
+	exec 4<>"$T/in"
+	spawn cli "$UCAT" "$T/s" <"$T/in" 4>&-
+	echo hello >&4
+	# The client keeps the connection open: nothing more comes after it.
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ -s "$T/line" ] && break
+		sleep 0.01
+	done
+	exec 4>&-
+	check_eq "the line, before any more data" hello "$(cat "$T/line")"
+	finish cli
+	check_eq "client status" 0 "$STATUS"
+	finish srv
+	check_eq "listener status" 0 "$STATUS"
+}
+
 @test "stream: a regular file on stdout is written from where it stands" {
 	head -c 300000 /dev/urandom >"$T/data"
 	listen srv "$T/s" <"$T/data"
