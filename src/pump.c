@@ -58,7 +58,6 @@ struct pump {
 	bool		 down_blocked;	/* zero-copy: stdout is full */
 	bool		 sock_waits;	/* the socket is in blocking mode */
 	bool		 never_wait;	/* a blocking move came back EAGAIN */
-	int		 via[2];	/* MOVE_VIA_PIPE: the pipe on the way */
 	struct sockaddr_un peer;	/* where replies go, when replying */
 	socklen_t	 peerlen;
 	uint64_t	 sent;
@@ -458,29 +457,39 @@ write_stdout(struct pump *p)
  */
 enum seen { SRC_READY, DST_READY, MAY_WAIT };
 
-/* Zero-copy stdin -> socket; falls back to copying where it cannot. */
+/* How many sendfile(2) calls may follow each other before a poll. */
+#define FILE_ROUNDS	16
+
+/*
+ * Zero-copy stdin -> socket; falls back to copying where it cannot.  A
+ * regular file is always ready, so sendfile goes on until the socket is
+ * full or the file ends (within FILE_ROUNDS, so that the other way and
+ * the deadlines are looked at now and then).
+ */
 static int
 move_up(struct pump *p, enum seen seen)
 {
-	ssize_t n = move_fast(p->up_how, STDIN_FILENO, p->sock,
-	    seen == MAY_WAIT);
+	bool file = p->up_how == MOVE_SENDFILE;
+	int rounds = 0;
+	ssize_t n;
 
-	if (n > 0) {
+	do {
+		n = move_fast(p->up_how, STDIN_FILENO, p->sock);
+		if (n <= 0)
+			break;
 		p->sent += (uint64_t)n;
 		active(p);
-		/* A file has more until its end: short means a full socket. */
-		if (p->up_how == MOVE_SENDFILE && seen != MAY_WAIT &&
-		    n < MOVE_CHUNK)
-			p->up_blocked = true;
+	} while (file && seen != MAY_WAIT && ++rounds < FILE_ROUNDS);
+	if (n > 0)
 		return 0;
-	}
 	if (n == 0) {
 		p->in_eof = true;
 		return 0;
 	}
 	switch (errno) {
 	case EAGAIN:
-		p->up_blocked = seen == SRC_READY;
+		/* A file has more: only the socket can be full. */
+		p->up_blocked = seen == SRC_READY || file;
 		p->never_wait |= seen == MAY_WAIT;
 		return 0;
 	case EPIPE:
@@ -495,25 +504,15 @@ move_up(struct pump *p, enum seen seen)
 	return -1;
 }
 
-/*
- * Zero-copy socket -> stdout, or into the pipe on the way to a regular
- * file and on into it; falls back to copying where it cannot.
- */
+/* Zero-copy socket -> stdout; falls back to copying where it cannot. */
 static int
 move_down(struct pump *p, enum seen seen)
 {
-	bool via = p->down_how == MOVE_VIA_PIPE;
-	ssize_t n;
+	ssize_t n = move_fast(p->down_how, p->sock, STDOUT_FILENO);
 
-	n = move_fast(p->down_how, p->sock, via ? p->via[1] : STDOUT_FILENO,
-	    seen == MAY_WAIT);
 	if (n > 0) {
 		p->received += (uint64_t)n;
 		active(p);
-		if (via && move_drain(p->via[0], STDOUT_FILENO, (size_t)n) == -1) {
-			warn("stdout");
-			return -1;
-		}
 		return 0;
 	}
 	if (n == 0) {
@@ -523,7 +522,6 @@ move_down(struct pump *p, enum seen seen)
 	switch (errno) {
 	case EAGAIN:
 		p->down_blocked = seen == SRC_READY;
-		p->never_wait |= seen == MAY_WAIT;
 		return 0;
 	case EPIPE:
 		stdout_gone(p);
@@ -540,39 +538,18 @@ move_down(struct pump *p, enum seen seen)
 }
 
 /*
- * Whether one way left alone may make blocking moves, with no poll(2)
- * between: when no deadline runs, and when waiting in the move watches
- * all there is to watch.
+ * Only stdin -> socket is left, from a regular file, and no deadline runs:
+ * sendfile(2) may then wait for room in the socket itself, with no poll(2)
+ * between moves.  It ends with EPIPE if the peer goes.  (Never a splice
+ * from a pipe: an idle stdin would hide the peer's hang-up, and the pipe's
+ * lock would be held while it waits.)
  */
 static bool
 may_wait(const struct pump *p)
 {
-	return !p->never_wait && p->quit_at < 0 && p->idle_at < 0 &&
-	    p->retry_at < 0;
-}
-
-/*
- * Only the socket -> stdout way is left, into a regular file.  Not into a
- * pipe: a splice(2) waiting on the socket holds the pipe's lock, and its
- * reader could not take what is already in it until more came.
- */
-static bool
-may_wait_down(const struct pump *p)
-{
-	return p->up_done && !p->down_done && p->down_how == MOVE_VIA_PIPE &&
-	    !p->down_blocked && may_wait(p);
-}
-
-/*
- * Only stdin -> socket is left, from a regular file: the move cannot wait
- * for stdin, only for the socket, and ends with EPIPE if the peer goes.
- * (A pipe on stdin could sit idle while the peer goes unseen.)
- */
-static bool
-may_wait_up(const struct pump *p)
-{
 	return p->down_done && !p->up_done && !p->in_eof &&
-	    p->up_how == MOVE_SENDFILE && !p->up_blocked && may_wait(p);
+	    p->up_how == MOVE_SENDFILE && !p->never_wait && p->quit_at < 0 &&
+	    p->idle_at < 0 && p->retry_at < 0;
 }
 
 /* Puts the socket in blocking mode for zero-copy moves that wait, or back. */
@@ -614,7 +591,7 @@ pump_loop(struct pump *p)
 	enum { P_IN, P_SOCK, P_OUT };
 	struct pollfd pfd[3];
 	size_t len, used;
-	bool reading, writing, watching, fast_up, fast_down, up;
+	bool reading, writing, watching, fast_up, fast_down;
 	short ev;
 	double t;
 
@@ -627,10 +604,10 @@ pump_loop(struct pump *p)
 		if (p->up_done && p->down_done)
 			return 0;
 
-		if ((up = may_wait_up(p)) || may_wait_down(p)) {
+		if (may_wait(p)) {
 			set_waiting(p, true);
-			if ((up ? move_up(p, MAY_WAIT) :
-			    move_down(p, MAY_WAIT)) == -1)
+			p->up_blocked = false;
+			if (move_up(p, MAY_WAIT) == -1)
 				return -1;
 			continue;
 		}
@@ -726,14 +703,10 @@ pump_run(const struct options *o, int sock)
 		p.in_eof = o->no_stdin;
 		p.stream = o->type == SOCK_STREAM;
 		p.replying = o->listen && o->type == SOCK_DGRAM;
-		p.via[0] = p.via[1] = -1;
 		if (p.stream && !o->no_splice) {
 			if (!o->no_stdin)
 				p.up_how = move_choose(STDIN_FILENO, true);
 			p.down_how = move_choose(STDOUT_FILENO, false);
-			if (p.down_how == MOVE_VIA_PIPE &&
-			    move_via_open(p.via) == -1)
-				p.down_how = MOVE_COPY;
 		}
 	}
 #if HAVE_DECL_SO_PASSCRED && defined(HAVE_STRUCT_UCRED)
@@ -758,6 +731,8 @@ pump_run(const struct options *o, int sock)
 	active(&p);
 
 	rc = pump_loop(&p);
+	if (p.up_how == MOVE_SENDFILE)
+		move_unclaim(STDIN_FILENO);
 	if (o->verbose)
 		warnx("sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
 		    p.sent, p.received);

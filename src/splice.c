@@ -14,36 +14,14 @@
 
 #include "ucat.h"
 
-/* What pipes are grown to: fewer wake-ups per byte. */
+/* Bytes asked of one call: the kernel moves what the buffers allow. */
+#define MOVE_CHUNK	(4 * 1024 * 1024)
+/* What stdio pipes are grown to: fewer wake-ups per byte. */
 #define PIPE_SIZE	(1024 * 1024)
-
-static void
-grow_pipe(int fd)
-{
-#if HAVE_DECL_F_SETPIPE_SZ
-	/* Best effort: the limit for others' pipes may be lower. */
-	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
-#else
-	(void)fd;
-#endif
-}
-
-#ifdef HAVE_SPLICE
-/* Writes to fd go to its end, or its flags are unknown. */
-static bool
-appending(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl == -1 || (fl & O_APPEND);
-}
-#endif
 
 /*
  * How to move bytes between fd and a stream socket: splice(2) where fd is
- * a pipe, sendfile(2) from a regular file, splice(2) through a pipe of
- * ucat's own into a regular file (not one opened for appending, which
- * splice refuses), else plain read and write.
+ * a pipe, sendfile(2) from a regular file, else plain read and write.
  */
 enum move
 move_choose(int fd, bool from)
@@ -54,11 +32,12 @@ move_choose(int fd, bool from)
 		return MOVE_COPY;
 #ifdef HAVE_SPLICE
 	if (S_ISFIFO(st.st_mode)) {
-		grow_pipe(fd);
+#if HAVE_DECL_F_SETPIPE_SZ
+		/* Best effort: the limit for others' pipes may be lower. */
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+#endif
 		return MOVE_SPLICE;
 	}
-	if (!from && S_ISREG(st.st_mode) && !appending(fd))
-		return MOVE_VIA_PIPE;
 #endif
 #ifdef USE_SENDFILE
 	if (from && S_ISREG(st.st_mode))
@@ -68,25 +47,64 @@ move_choose(int fd, bool from)
 	return MOVE_COPY;
 }
 
-/* The pipe that MOVE_VIA_PIPE goes through: -1 when there is none. */
-int
-move_via_open(int fd[2])
+#ifdef USE_SENDFILE
+/*
+ * sendfile(2) reads at an offset of its own and moves the file's shared
+ * offset without the lock that read(2) takes, so two processes reading
+ * one open file (as in "{ ucat a & ucat b; } < file") would both send the
+ * same bytes.  So ucat first claims each stretch of the file by moving the
+ * shared offset past it with lseek(2), which takes that lock, and sends
+ * from the stretch; what it does not send it hands back at the end.
+ */
+static off_t claim_at;		/* the next byte of ours to send */
+static off_t claim_end;		/* the end of the stretch claimed */
+
+static ssize_t
+send_file(int in, int out)
 {
-	if (pipe_cloexec(fd) == -1)
-		return -1;
-	grow_pipe(fd[1]);
-	return 0;
+	off_t end;
+	ssize_t n;
+
+	if (claim_at == claim_end) {
+		if ((end = lseek(in, MOVE_CHUNK, SEEK_CUR)) == -1)
+			return -1;
+		claim_at = end - MOVE_CHUNK;
+		claim_end = end;
+	}
+	n = sendfile(out, in, &claim_at, (size_t)(claim_end - claim_at));
+	if (n == 0)
+		move_unclaim(in);
+	return n;
+}
+#endif
+
+/*
+ * Hands back to the file on fd the part of the stretch claimed and not
+ * sent, if nobody has claimed beyond it since (then it is theirs to go
+ * on from, and what is left of ours is lost, as read(2) would lose what
+ * it read and could not send).
+ */
+void
+move_unclaim(int fd)
+{
+#ifdef USE_SENDFILE
+	if (claim_end > claim_at && lseek(fd, 0, SEEK_CUR) == claim_end)
+		(void)lseek(fd, claim_at - claim_end, SEEK_CUR);
+	claim_at = claim_end = 0;
+#else
+	(void)fd;
+#endif
 }
 
 /*
- * One move from in to out by the way chosen (MOVE_VIA_PIPE moves into its
- * pipe).  With wait, a blocking call: it returns once it moved something.
- * Without, it never blocks.  Returns the bytes moved, 0 at the end of in,
- * or -1 with errno: EAGAIN when one side is not ready, EINVAL when the
- * kernel cannot do this move (then nothing moved, and copying will do).
+ * One move from in to out by the way chosen, never blocking on a pipe; a
+ * sendfile(2) waits only if the socket is in blocking mode.  Returns the
+ * bytes moved, 0 at the end of in, or -1 with errno: EAGAIN when one side
+ * is not ready, EINVAL when the kernel cannot do this move (then nothing
+ * moved, and plain copying will do).
  */
 ssize_t
-move_fast(enum move how, int in, int out, bool wait)
+move_fast(enum move how, int in, int out)
 {
 	ssize_t n = -1;
 
@@ -94,75 +112,26 @@ move_fast(enum move how, int in, int out, bool wait)
 	do {
 		switch (how) {
 #ifdef HAVE_SPLICE
+		/* A splice that waited for the socket would hold the pipe's
+		 * lock, and stall whoever reads or writes the other end. */
 		case MOVE_SPLICE:
-		case MOVE_VIA_PIPE:
 			n = splice(in, NULL, out, NULL, MOVE_CHUNK,
-			    SPLICE_F_MOVE | (wait ? 0 : SPLICE_F_NONBLOCK));
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			break;
 #endif
 #ifdef USE_SENDFILE
 		case MOVE_SENDFILE:
-			n = sendfile(out, in, NULL, MOVE_CHUNK);
+			n = send_file(in, out);
 			break;
 #endif
 		default:
 			return -1;
 		}
 	} while (n == -1 && errno == EINTR);
-	if (n == -1 && errno == ENOSYS)
+	if (n == -1 && (errno == ENOSYS || errno == ESPIPE))
 		errno = EINVAL;
+	/* Copying goes on from where the file's offset says. */
+	if (n == -1 && errno == EINVAL && how == MOVE_SENDFILE)
+		move_unclaim(in);
 	return n;
-}
-
-/* Copies up to len bytes from in to out with read and write. */
-static ssize_t
-copy_some(int in, int out, size_t len)
-{
-	char buf[64 * 1024];
-	ssize_t n, w;
-	size_t done;
-
-	while ((n = read(in, buf, len < sizeof(buf) ? len : sizeof(buf))) == -1)
-		if (errno != EINTR)
-			return -1;
-	for (done = 0; done < (size_t)n; done += (size_t)w)
-		while ((w = write(out, buf + done, (size_t)n - done)) == -1)
-			if (errno != EINTR)
-				return -1;
-	return n;
-}
-
-/*
- * Empties len bytes from the pipe in into out, a regular file: with
- * splice(2), or read and write where the file takes no splice.  Returns 0,
- * or -1 with errno from writing out; what was not written is lost then.
- */
-int
-move_drain(int in, int out, size_t len)
-{
-	bool copying = false;
-	ssize_t n;
-
-	while (len > 0) {
-#ifdef HAVE_SPLICE
-		if (!copying)
-			n = splice(in, NULL, out, NULL, len, SPLICE_F_MOVE);
-		else
-#endif
-			n = copy_some(in, out, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && !copying && (errno == EINVAL || errno == ENOSYS)) {
-			copying = true;
-			continue;
-		}
-		if (n <= 0) {
-			/* Our own pipe holds len bytes: only out can fail. */
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		len -= (size_t)n;
-	}
-	return 0;
 }

@@ -90,19 +90,14 @@ int	pump_run(const struct options *, int);
 double	clock_now(void);
 
 /* splice.c */
-/* Bytes asked of one move: the kernel moves what the buffers allow. */
-#define MOVE_CHUNK	(4 * 1024 * 1024)
 enum move {
 	MOVE_COPY,			/* read(2) and write(2) through a buffer */
 	MOVE_SPLICE,			/* splice(2): the stdio end is a pipe */
-	MOVE_SENDFILE,			/* sendfile(2): stdin is a regular file */
-	MOVE_VIA_PIPE			/* splice(2) into a pipe of ucat's own,
-					 * and on into the regular file stdout */
+	MOVE_SENDFILE			/* sendfile(2): stdin is a regular file */
 };
 enum move move_choose(int, bool);
-int	move_via_open(int [2]);
-ssize_t	move_fast(enum move, int, int, bool);
-int	move_drain(int, int, size_t);
+ssize_t	move_fast(enum move, int, int);
+void	move_unclaim(int);
 
 /* serve.c */
 int	serve_run(const struct options *, int);

@@ -341,6 +341,41 @@ stop_peer() {
 	exec 4>&-
 }
 
+@test "faults: a non-blocking stdout pipe is waited on, not spun on" {
+	need python3
+	# The reader starts late, on a pipe someone made non-blocking: ucat
+	# must wait in poll(2), not retry, and its CPU time shows which.
+	cat >"$T/late.py" <<'EOF'
+import fcntl, os, resource, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+p = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=w)
+os.close(w)
+time.sleep(1)
+n = 0
+while True:
+    b = os.read(r, 1 << 16)
+    if not b:
+        break
+    n += len(b)
+_, status, ru = os.wait4(p.pid, 0)
+print(n, os.waitstatus_to_exitcode(status), ru.ru_utime + ru.ru_stime)
+EOF
+	# More than a pipe holds (1 MiB at most, unprivileged).
+	head -c 8388608 /dev/urandom >"$T/data"
+	listen srv "$T/s" <"$T/data"
+	run timeout 20 python3 "$T/late.py" - "$UCAT" "$T/s"
+	finish srv
+	read -r bytes rc cpu <<<"$output"
+	check_eq bytes 8388608 "$bytes"
+	check_eq "ucat status" 0 "$rc"
+	# Spinning for the reader's second costs most of a second of CPU.
+	if ! awk -v c="$cpu" 'BEGIN { exit !(c < 0.3) }'; then
+		echo "ucat used $cpu s of CPU waiting for its reader" >&2
+		return 1
+	fi
+}
+
 @test "faults: stdout on /dev/full is exit 1 naming stdout, no file left" {
 	# The listener's stdout is full.
 	spawn srv bash -c 'exec "$@" >/dev/full' _ "$UCAT" -v -l "$T/s" \

@@ -123,6 +123,30 @@ signal_listener() {
 	signal_listener HUP 1 connected
 }
 
+@test "signals: SIGTERM to a listener waiting to send a file cleans up" {
+	# 64 MiB that the client stops reading: the listener, with nothing
+	# to receive, waits for room in the socket inside sendfile(2).
+	truncate -s 64M "$T/data"
+	watched srv -v -l "$T/s" <"$T/data"
+	wait_for srv 'listening on'
+	spawn cli bash -c '"$0" "$1" </dev/null | sleep 60' "$UCAT" "$T/s"
+	wait_for srv 'connection from'
+	# Until the sending stalls: more than the client's pipe could take.
+	local pid i sent
+	pid=$(cat "$T/srv.pid")
+	for ((i = 0; i < 1000; i++)); do
+		sent=$(awk '/^wchar/ { print $2 }' "/proc/$pid/io")
+		((sent > 2097152)) && break
+		sleep 0.01
+	done
+	kill -s TERM "$pid"
+	ended srv
+	check_eq "how the listener ended" "signal 15" "$ENDED"
+	[ ! -e "$T/s" ]
+	finish srv
+	check_eq "status seen by the shell" 143 "$STATUS"
+}
+
 @test "signals: a signal leaves a file moved over the path alone" {
 	watched srv -v -l "$T/s" </dev/null
 	wait_for srv 'listening on'

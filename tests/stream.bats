@@ -90,6 +90,69 @@ load helpers
 		cut -d' ' -f1)" "$(sha "$T/got")"
 }
 
+@test "stream: two clients writing into one shared stdout file lose nothing" {
+	head -c 16777216 /dev/urandom >"$T/a"
+	head -c 16777216 /dev/urandom >"$T/b"
+	listen srva "$T/sa" <"$T/a"
+	listen srvb "$T/sb" <"$T/b"
+	# One open file and its one offset for both, as in { a & b; } >file.
+	local a b
+	{
+		timeout 20 "$UCAT" "$T/sa" </dev/null &
+		a=$!
+		timeout 20 "$UCAT" "$T/sb" </dev/null &
+		b=$!
+	} >"$T/got"
+	wait "$a"
+	wait "$b"
+	check_eq "bytes in the shared file" 33554432 "$(stat -c %s "$T/got")"
+	finish srva
+	check_eq "first listener status" 0 "$STATUS"
+	finish srvb
+	check_eq "second listener status" 0 "$STATUS"
+}
+
+@test "stream: a file on stdin goes from its offset, and is left at its end" {
+	need python3
+	head -c 3000000 /dev/urandom >"$T/data"
+	listen srv "$T/s"
+	# The shell's first reader takes 1000 bytes; then ucat; then the
+	# offset where ucat left the file.
+	{
+		dd bs=1000 count=1 of=/dev/null 2>/dev/null
+		timeout 20 "$UCAT" "$T/s"
+		python3 -c 'import os; print(os.lseek(0, 0, os.SEEK_CUR))' \
+		    >"$T/offset"
+	} <"$T/data"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq sha "$(tail -c +1001 "$T/data" | sha256sum | cut -d' ' -f1)" \
+		"$(sha "$T/srv.out")"
+	check_eq "offset after ucat" 3000000 "$(cat "$T/offset")"
+}
+
+@test "stream: two clients reading one shared stdin file send each byte once" {
+	head -c 16777216 /dev/urandom >"$T/data"
+	listen srva "$T/sa"
+	listen srvb "$T/sb"
+	# One open file and its one offset for both, as in { a & b; } <file.
+	local a b
+	{
+		timeout 20 "$UCAT" "$T/sa" &
+		a=$!
+		timeout 20 "$UCAT" "$T/sb" &
+		b=$!
+	} <"$T/data"
+	wait "$a"
+	wait "$b"
+	finish srva
+	check_eq "first listener status" 0 "$STATUS"
+	finish srvb
+	check_eq "second listener status" 0 "$STATUS"
+	check_eq "bytes received in all" 16777216 \
+		"$(($(stat -c %s "$T/srva.out") + $(stat -c %s "$T/srvb.out")))"
+}
+
 @test "stream: a file opened for appending keeps what it held" {
 	head -c 300000 /dev/urandom >"$T/data"
 	printf 'kept\n' >"$T/got"
