@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <err.h>
 #include <errno.h>
@@ -56,6 +57,7 @@ struct pump {
 	enum move	 down_how;	/* socket -> stdout */
 	bool		 up_blocked;	/* zero-copy: the socket is full */
 	bool		 down_blocked;	/* zero-copy: stdout is full */
+	bool		 out_regular;	/* stdout is a regular file */
 	bool		 sock_waits;	/* the socket is in blocking mode */
 	bool		 never_wait;	/* a blocking move came back EAGAIN */
 	struct sockaddr_un peer;	/* where replies go, when replying */
@@ -658,6 +660,14 @@ pump_loop(struct pump *p)
 		    (fast_down ? move_down(p, SRC_READY) :
 		    read_sock(p, pfd[P_SOCK].revents)) == -1)
 			return -1;
+		/* What was read goes on at once where that cannot block:
+		 * sends never wait, nor do writes to a regular file. */
+		if (!fast_up && pfd[P_IN].revents && want_sock_out(p) &&
+		    write_sock(p) == -1)
+			return -1;
+		if (!fast_down && p->out_regular && want_stdout(p) &&
+		    write_stdout(p) == -1)
+			return -1;
 		/* A full end that drains moves at once: the other end was
 		 * ready, and nothing else takes from it. */
 		if (writing && (pfd[P_SOCK].revents &
@@ -692,6 +702,7 @@ pump_run(const struct options *o, int sock)
 {
 	static char upbuf[BUF_SIZE], downbuf[BUF_SIZE];
 	static struct pump p;
+	struct stat st;
 	int rc, on = 1, sndbuf = STREAM_SNDBUF;
 
 	if (p.o == NULL) {
@@ -703,6 +714,8 @@ pump_run(const struct options *o, int sock)
 		p.in_eof = o->no_stdin;
 		p.stream = o->type == SOCK_STREAM;
 		p.replying = o->listen && o->type == SOCK_DGRAM;
+		p.out_regular = fstat(STDOUT_FILENO, &st) == 0 &&
+		    S_ISREG(st.st_mode);
 		if (p.stream && !o->no_splice) {
 			if (!o->no_stdin)
 				p.up_how = move_choose(STDIN_FILENO, true);

@@ -41,46 +41,64 @@ slow_listener() {
 	wait_for srv 'listening on'
 }
 
-@test "fast path: a file sent to a peer that sends nothing waits in sendfile" {
-	fast_path
+# send_file ARGS...: 64 MiB from a file on stdin through "ucat ARGS" to
+# the slow listener, checked whole; the client's calls in MOVES (sendfile)
+# and POLLS.
+send_file() {
 	head -c 67108864 /dev/urandom >"$T/data"
-	slow_listener </dev/null
-	traced "$T/cli.strace" timeout 20 "$UCAT" "$T/s" <"$T/data"
+	traced "$T/cli.strace" timeout 20 "$UCAT" "$@" "$T/s" <"$T/data"
 	finish srv
 	check_eq status 0 "$STATUS"
 	check_eq sha "$(sha "$T/data")" "$(cut -d' ' -f1 "$T/got")"
-	local moves polls
-	moves=$(calls "$T/cli.strace" sendfile)
-	polls=$(calls "$T/cli.strace" poll)
-	((moves >= 16))
+	MOVES=$(calls "$T/cli.strace" sendfile)
+	POLLS=$(calls "$T/cli.strace" poll)
+}
+
+@test "fast path: a file sent to a peer that sends nothing waits in sendfile" {
+	fast_path
+	slow_listener </dev/null
+	send_file
+	((MOVES >= 16))
 	# Polls only until the peer's EOF is seen (a loaded host may send a
 	# few chunks first); waiting on the socket per chunk would be one
 	# poll per sendfile.
-	if ((polls * 2 > moves + 4)); then
-		echo "$polls polls for $moves sendfile calls" >&2
+	if ((POLLS * 2 > MOVES + 4)); then
+		echo "$POLLS polls for $MOVES sendfile calls" >&2
 		return 1
 	fi
 }
 
 @test "fast path: a file sent both ways polls once per full socket" {
 	fast_path
-	head -c 67108864 /dev/urandom >"$T/data"
 	# The listener's stdin stays open: the client watches both ways,
 	# and -q 0 ends it once the file is sent.
 	mkfifo "$T/idle"
 	exec 4<>"$T/idle"
 	slow_listener <"$T/idle"
-	traced "$T/cli.strace" timeout 20 "$UCAT" -q 0 "$T/s" <"$T/data"
+	send_file -q 0
 	exec 4>&-
+	# A poll per sendfile at most, each a wait for room in the socket.
+	if ((POLLS > MOVES + 2)); then
+		echo "$POLLS polls for $MOVES sendfile calls" >&2
+		return 1
+	fi
+}
+
+@test "fast path: a regular file on stdout takes one poll per chunk" {
+	fast_path
+	head -c 16777216 /dev/urandom >"$T/data"
+	listen srv "$T/s" <"$T/data"
+	traced "$T/cli.strace" timeout 20 "$UCAT" "$T/s" </dev/null >"$T/got"
 	finish srv
 	check_eq status 0 "$STATUS"
-	check_eq sha "$(sha "$T/data")" "$(cut -d' ' -f1 "$T/got")"
-	local moves polls
-	moves=$(calls "$T/cli.strace" sendfile)
+	check_eq sha "$(sha "$T/data")" "$(sha "$T/got")"
+	local chunks polls
+	chunks=$(calls "$T/cli.strace" write)
 	polls=$(calls "$T/cli.strace" poll)
-	# A poll per sendfile at most, each a wait for room in the socket.
-	if ((polls > moves + 2)); then
-		echo "$polls polls for $moves sendfile calls" >&2
+	# Each chunk is written as soon as it is received: the poll before
+	# it is the wait for data, and no second one waits for the file.
+	if ((polls > chunks + 2)); then
+		echo "$polls polls for $chunks writes" >&2
 		return 1
 	fi
 }

@@ -3,6 +3,11 @@
 
 load helpers
 
+# sha_after LINE FILE: the sha256 of LINE and a newline, then FILE.
+sha_after() {
+	{ printf '%s\n' "$1"; cat "$2"; } | sha256sum | cut -d' ' -f1
+}
+
 @test "stream: client stdin reaches the listener's stdout" {
 	listen srv "$T/s"
 	echo hello | timeout 20 "$UCAT" "$T/s"
@@ -86,8 +91,7 @@ load helpers
 	{ printf 'header\n'; timeout 20 "$UCAT" "$T/s" </dev/null; } >"$T/got"
 	finish srv
 	check_eq status 0 "$STATUS"
-	check_eq sha "$( { printf 'header\n'; cat "$T/data"; } | sha256sum |
-		cut -d' ' -f1)" "$(sha "$T/got")"
+	check_eq sha "$(sha_after header "$T/data")" "$(sha "$T/got")"
 }
 
 @test "stream: two clients writing into one shared stdout file lose nothing" {
@@ -160,8 +164,7 @@ load helpers
 	timeout 20 "$UCAT" "$T/s" </dev/null >>"$T/got"
 	finish srv
 	check_eq status 0 "$STATUS"
-	check_eq sha "$( { printf 'kept\n'; cat "$T/data"; } | sha256sum |
-		cut -d' ' -f1)" "$(sha "$T/got")"
+	check_eq sha "$(sha_after kept "$T/data")" "$(sha "$T/got")"
 }
 
 @test "stream: the peer half-closes and stdin still goes through" {
