@@ -347,8 +347,10 @@ check_stdio(const struct options *o)
 static void
 on_fatal(int sig)
 {
-	/* The handler was reset on entry: remove our files, then die of sig. */
+	/* The handler was reset on entry: remove our files, hand back what
+	 * was claimed of a file on stdin and not sent, then die of sig. */
 	sock_cleanup();
+	move_unclaim(STDIN_FILENO);
 	raise(sig);
 }
 

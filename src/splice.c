@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "ucat.h"
@@ -54,23 +55,47 @@ move_choose(int fd, bool from)
  * one open file (as in "{ ucat a & ucat b; } < file") would both send the
  * same bytes.  So ucat first claims each stretch of the file by moving the
  * shared offset past it with lseek(2), which takes that lock, and sends
- * from the stretch; what it does not send it hands back at the end.
+ * from the stretch; what it does not send it hands back at the end, and
+ * from the handler of a fatal signal, which is why these are global.
  */
 static off_t claim_at;		/* the next byte of ours to send */
 static off_t claim_end;		/* the end of the stretch claimed */
 
-static ssize_t
-send_file(int in, int out)
+/* Claims the next stretch of in, with no fatal signal in between. */
+static int
+claim(int in)
 {
+	sigset_t fatal, old;
 	off_t end;
-	ssize_t n;
 
-	if (claim_at == claim_end) {
-		if ((end = lseek(in, MOVE_CHUNK, SEEK_CUR)) == -1)
-			return -1;
+	sigemptyset(&fatal);
+	sigaddset(&fatal, SIGINT);
+	sigaddset(&fatal, SIGTERM);
+	sigaddset(&fatal, SIGHUP);
+	sigprocmask(SIG_BLOCK, &fatal, &old);
+	end = lseek(in, MOVE_CHUNK, SEEK_CUR);
+	if (end != -1 && end >= MOVE_CHUNK) {
 		claim_at = end - MOVE_CHUNK;
 		claim_end = end;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (end == -1)
+		return -1;
+	/* A file whose offset does not move cannot be claimed. */
+	if (end < MOVE_CHUNK) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t
+send_file(int in, int out)
+{
+	ssize_t n;
+
+	if (claim_at == claim_end && claim(in) == -1)
+		return -1;
 	n = sendfile(out, in, &claim_at, (size_t)(claim_end - claim_at));
 	if (n == 0)
 		move_unclaim(in);
@@ -82,7 +107,8 @@ send_file(int in, int out)
  * Hands back to the file on fd the part of the stretch claimed and not
  * sent, if nobody has claimed beyond it since (then it is theirs to go
  * on from, and what is left of ours is lost, as read(2) would lose what
- * it read and could not send).
+ * it read and could not send; one who claims between the look and the
+ * seek back cannot be told apart).  Safe in a signal handler.
  */
 void
 move_unclaim(int fd)
@@ -128,7 +154,8 @@ move_fast(enum move how, int in, int out)
 			return -1;
 		}
 	} while (n == -1 && errno == EINTR);
-	if (n == -1 && (errno == ENOSYS || errno == ESPIPE))
+	if (n == -1 && (errno == ENOSYS || errno == ESPIPE ||
+	    errno == EOVERFLOW))
 		errno = EINVAL;
 	/* Copying goes on from where the file's offset says. */
 	if (n == -1 && errno == EINVAL && how == MOVE_SENDFILE)

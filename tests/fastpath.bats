@@ -1,36 +1,51 @@
 #!/usr/bin/env bats
-# The zero-copy path: which system calls move the bytes, counted with
-# strace -c, and a stdio set-up that changes what it may do.
+# Which system calls move the bytes, and in what order, seen with strace:
+# no poll(2) that waits for nothing, and sendfile(2) that waits by itself
+# once there is nothing else to watch.
 
 load helpers
 
-# fast_path: skip where the zero-copy path is not what runs, or where
-# system calls cannot be counted.
-fast_path() {
-	[ -z "${UCAT_NO_SPLICE:-}${UCAT_VALGRIND:-}" ] ||
-		skip "ucat runs on its read/write path here"
-	[ "$(uname -s)" = Linux ] || skip "splice(2) is Linux's"
+# counting: skip where system calls cannot be traced, or where ucat runs
+# under valgrind.
+counting() {
+	[ -z "${UCAT_VALGRIND:-}" ] || skip "ucat runs under valgrind here"
 	need strace
 	strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace"
 }
 
-# calls FILE SYSCALL: how many times strace -c saw SYSCALL (0 if never).
-calls() {
-	awk -v s="$2" '$NF == s { n = $4 } END { print n + 0 }' "$1"
+# fast_path: counting, where the zero-copy path is what runs.
+fast_path() {
+	[ -z "${UCAT_NO_SPLICE:-}" ] ||
+		skip "ucat runs on its read/write path here"
+	[ "$(uname -s)" = Linux ] || skip "sendfile(2) is Linux's here"
+	counting
 }
 
-# failed FILE SYSCALL: how many of those calls failed.
-failed() {
-	awk -v s="$2" '$NF == s && NF == 6 { n = $5 } END { print n + 0 }' "$1"
-}
-
-# traced FILE CMD...: CMD under strace -f -c, the summary in FILE.
-# LeakSanitizer cannot work under ptrace (--enable-sanitizers builds).
+# traced FILE CMD...: CMD under strace -f, its moves, polls and fcntls
+# logged in FILE.  LeakSanitizer cannot work under ptrace
+# (--enable-sanitizers builds).
 traced() {
 	local out=$1
 	shift
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-	    strace -f -qq -c -o "$out" "$@"
+	    strace -f -qq -o "$out" \
+	    -e trace=poll,sendfile,splice,read,write,recvfrom,sendto,fcntl "$@"
+}
+
+# calls FILE SYSCALL: how many calls of SYSCALL FILE logs.
+calls() {
+	grep -c "^[0-9]* *$2(" "$1" || true
+}
+
+# polls_at_most FILE N WHAT: fail, saying why, if FILE logs more than N
+# polls; WHAT names the calls N was counted from.
+polls_at_most() {
+	local polls
+	polls=$(calls "$1" poll)
+	if ((polls > $2)); then
+		echo "$polls polls for $3" >&2
+		return 1
+	fi
 }
 
 # slow_listener: a listener whose stdout is a slower reader than ucat's
@@ -42,28 +57,29 @@ slow_listener() {
 }
 
 # send_file ARGS...: 64 MiB from a file on stdin through "ucat ARGS" to
-# the slow listener, checked whole; the client's calls in MOVES (sendfile)
-# and POLLS.
+# the slow listener, checked whole, the client traced in $T/cli.log.
 send_file() {
 	head -c 67108864 /dev/urandom >"$T/data"
-	traced "$T/cli.strace" timeout 20 "$UCAT" "$@" "$T/s" <"$T/data"
+	traced "$T/cli.log" timeout 20 "$UCAT" "$@" "$T/s" <"$T/data"
 	finish srv
 	check_eq status 0 "$STATUS"
 	check_eq sha "$(sha "$T/data")" "$(cut -d' ' -f1 "$T/got")"
-	MOVES=$(calls "$T/cli.strace" sendfile)
-	POLLS=$(calls "$T/cli.strace" poll)
 }
 
-@test "fast path: a file sent to a peer that sends nothing waits in sendfile" {
+@test "fast path: once the peer has sent all, sendfile waits with no poll" {
 	fast_path
 	slow_listener </dev/null
 	send_file
-	((MOVES >= 16))
-	# Polls only until the peer's EOF is seen (a loaded host may send a
-	# few chunks first); waiting on the socket per chunk would be one
-	# poll per sendfile.
-	if ((POLLS * 2 > MOVES + 4)); then
-		echo "$POLLS polls for $MOVES sendfile calls" >&2
+	# After the fcntl that clears the socket's O_NONBLOCK: sendfile calls
+	# and not one poll.
+	local after
+	after=$(awk '/ fcntl\([0-9]+, F_SETFL, / && !/O_NONBLOCK/ { on = 1; next }
+		on && / poll\(/ { polled = 1; exit }
+		on && / sendfile\(/ { n++ }
+		END { print !on ? "never" : polled ? "poll" : n + 0 }' \
+		"$T/cli.log")
+	if ! [[ $after =~ ^[0-9]+$ ]] || ((after < 2)); then
+		echo "sendfile calls in blocking mode: $after" >&2
 		return 1
 	fi
 }
@@ -78,27 +94,35 @@ send_file() {
 	send_file -q 0
 	exec 4>&-
 	# A poll per sendfile at most, each a wait for room in the socket.
-	if ((POLLS > MOVES + 2)); then
-		echo "$POLLS polls for $MOVES sendfile calls" >&2
-		return 1
-	fi
+	polls_at_most "$T/cli.log" $(($(calls "$T/cli.log" sendfile) + 2)) \
+		"sendfile calls + 2"
 }
 
 @test "fast path: a regular file on stdout takes one poll per chunk" {
-	fast_path
+	counting
 	head -c 16777216 /dev/urandom >"$T/data"
 	listen srv "$T/s" <"$T/data"
-	traced "$T/cli.strace" timeout 20 "$UCAT" "$T/s" </dev/null >"$T/got"
+	traced "$T/cli.log" timeout 20 "$UCAT" "$T/s" </dev/null >"$T/got"
 	finish srv
 	check_eq status 0 "$STATUS"
 	check_eq sha "$(sha "$T/data")" "$(sha "$T/got")"
-	local chunks polls
-	chunks=$(calls "$T/cli.strace" write)
-	polls=$(calls "$T/cli.strace" poll)
 	# Each chunk is written as soon as it is received: the poll before
 	# it is the wait for data, and no second one waits for the file.
-	if ((polls > chunks + 2)); then
-		echo "$polls polls for $chunks writes" >&2
-		return 1
-	fi
+	polls_at_most "$T/cli.log" $(($(calls "$T/cli.log" write) + 2)) \
+		"writes + 2"
+}
+
+@test "fast path: the copy path sends what it read at once" {
+	counting
+	head -c 16777216 /dev/urandom >"$T/data"
+	listen srv "$T/s"
+	cat "$T/data" | traced "$T/cli.log" timeout 20 "$UCAT" --no-splice \
+		"$T/s"
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq sha "$(sha "$T/data")" "$(sha "$T/srv.out")"
+	# The poll before each read is the wait for stdin; none waits for
+	# room in the socket, which a send never waits for.
+	polls_at_most "$T/cli.log" $(($(calls "$T/cli.log" sendto) + 3)) \
+		"sends + 3"
 }

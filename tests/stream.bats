@@ -135,26 +135,26 @@ sha_after() {
 	check_eq "offset after ucat" 3000000 "$(cat "$T/offset")"
 }
 
-@test "stream: two clients reading one shared stdin file send each byte once" {
+@test "stream: clients reading one shared stdin file send each byte once" {
 	head -c 16777216 /dev/urandom >"$T/data"
-	listen srva "$T/sa"
-	listen srvb "$T/sb"
-	# One open file and its one offset for both, as in { a & b; } <file.
-	local a b
+	local i total=0 pids=()
+	for i in 1 2 3 4; do
+		listen "srv$i" "$T/s$i"
+	done
+	# One open file and its one offset for all, as in { a & b; } <file.
 	{
-		timeout 20 "$UCAT" "$T/sa" &
-		a=$!
-		timeout 20 "$UCAT" "$T/sb" &
-		b=$!
+		for i in 1 2 3 4; do
+			timeout 20 "$UCAT" "$T/s$i" &
+			pids+=("$!")
+		done
 	} <"$T/data"
-	wait "$a"
-	wait "$b"
-	finish srva
-	check_eq "first listener status" 0 "$STATUS"
-	finish srvb
-	check_eq "second listener status" 0 "$STATUS"
-	check_eq "bytes received in all" 16777216 \
-		"$(($(stat -c %s "$T/srva.out") + $(stat -c %s "$T/srvb.out")))"
+	wait "${pids[@]}"
+	for i in 1 2 3 4; do
+		finish "srv$i"
+		check_eq "listener $i status" 0 "$STATUS"
+		total=$((total + $(stat -c %s "$T/srv$i.out")))
+	done
+	check_eq "bytes received in all" 16777216 "$total"
 }
 
 @test "stream: a file opened for appending keeps what it held" {
