@@ -139,6 +139,28 @@ stale() {
 socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"
 }
 
+# ident PATH: type, inode, mode, owner and link target of PATH itself
+# (not followed).
+ident() {
+	stat -c '%F %i %a %U' "$1" && { readlink "$1" || true; }
+}
+
+# refused_untouched PATH ARGS...: "ucat ARGS" fails with exit 1 and the
+# "not a socket" line about PATH, and PATH is still the very same thing.
+refused_untouched() {
+	local path=$1 before
+	shift
+	before=$(ident "$path")
+	STATUS=0
+	timeout 20 "$UCAT" "$@" </dev/null >"$T/out" 2>"$T/err" ||
+		STATUS=$?
+	check_eq "status of ucat $*" 1 "$STATUS"
+	check_eq "stderr of ucat $*" \
+		"ucat: $path: exists and is not a socket; not touching it" \
+		"$(cat "$T/err")"
+	check_eq "what is at $path" "$before" "$(ident "$path")"
+}
+
 need() {
 	local c
 	for c in "$@"; do

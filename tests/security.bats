@@ -7,27 +7,6 @@
 
 load helpers
 
-# ident PATH: type, inode and link target of PATH itself (not followed).
-ident() {
-	stat -c '%F %i %a %U' "$1" && { readlink "$1" || true; }
-}
-
-# refused_untouched PATH ARGS...: "ucat ARGS" fails with exit 1 and the
-# "not a socket" line about PATH, and PATH is still the very same thing.
-refused_untouched() {
-	local path=$1 before
-	shift
-	before=$(ident "$path")
-	STATUS=0
-	timeout 20 "$UCAT" "$@" </dev/null >"$T/out" 2>"$T/err" ||
-		STATUS=$?
-	check_eq "status of ucat $*" 1 "$STATUS"
-	check_eq "stderr of ucat $*" \
-		"ucat: $path: exists and is not a socket; not touching it" \
-		"$(cat "$T/err")"
-	check_eq "what is at $path" "$before" "$(ident "$path")"
-}
-
 # ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
 # child of the timeout that spawn puts on top.
 ucat_of() {
