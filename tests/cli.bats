@@ -159,8 +159,9 @@ time.sleep(60)' "$T/s"
 }
 
 @test "cli: -w idle counts from the last activity, not from the start" {
-	# The peer speaks at 0.9 s and 1.8 s, then stays silent: with -w 1.5
-	# the client must still be there to hear the second word.
+	# The peer speaks at 1 s and 2 s, then stays silent: with -w 1.9 the
+	# client must still be there to hear the second word.  A stall of up
+	# to 0.9 s between the words is still no idle time.
 	spawn srv python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
@@ -168,13 +169,13 @@ s.listen(1)
 print("ready", file=sys.stderr, flush=True)
 c, _ = s.accept()
 for word in (b"one\n", b"two\n"):
-    time.sleep(0.9)
+    time.sleep(1)
     c.sendall(word)
 time.sleep(30)' "$T/s"
 	wait_for srv ready
-	ucat_run -d -w 1.5 "$T/s"
+	ucat_run -d -w 1.9 "$T/s"
 	check_eq status 1 "$STATUS"
 	check_eq received "$(printf 'one\ntwo')" "$(cat "$T/out")"
-	check_eq stderr "ucat: $T/s: idle for 1.5 seconds, giving up" \
+	check_eq stderr "ucat: $T/s: idle for 1.9 seconds, giving up" \
 		"$(cat "$T/err")"
 }

@@ -186,10 +186,10 @@ wrong_way() {
 	listen srv "$T/s" <<<"from listener"
 	STATUS=0
 	case $how in
-	file-w) timeout 3 "$UCAT" "$@" "$T/s" 0>>"$T/file" ;;
-	fifo-w) timeout 3 "$UCAT" "$@" "$T/s" 0>"$T/fifo" ;;
-	file-r) timeout 3 "$UCAT" "$@" "$T/s" 1<"$T/file" </dev/zero ;;
-	fifo-r) timeout 3 "$UCAT" "$@" "$T/s" 1<"$T/fifo" </dev/zero ;;
+	file-w) timeout 20 "$UCAT" "$@" "$T/s" 0>>"$T/file" ;;
+	fifo-w) timeout 20 "$UCAT" "$@" "$T/s" 0>"$T/fifo" ;;
+	file-r) timeout 20 "$UCAT" "$@" "$T/s" 1<"$T/file" </dev/zero ;;
+	fifo-r) timeout 20 "$UCAT" "$@" "$T/s" 1<"$T/fifo" </dev/zero ;;
 	esac >"$T/out" 2>"$T/err" || STATUS=$?
 	got="$STATUS $(cat "$T/err")"
 	[ "$got" = "1 ucat: $what: Bad file descriptor" ] ||
@@ -216,7 +216,7 @@ wrong_way() {
 	done
 	exec 4>&-
 	check_eq "the file" kept "$(cat "$T/file")"
-	# 124 is timeout's status: ucat was still waiting after 3 s.
+	# 124 is timeout's status: ucat was still waiting after 20 s.
 	if [ "${#WRONG[@]}" -gt 0 ]; then
 		printf 'expected [1 ucat: stdin|stdout: %s], %s\n' \
 			'Bad file descriptor' "${WRONG[@]}" >&2
