@@ -1,4 +1,4 @@
-/* exec.c: running the -e/-c program for a client, UCSPI style. */
+/* exec.c: running the -e/-c program for a client or a message, UCSPI style. */
 #include "config.h"
 
 #include <sys/wait.h>
@@ -6,7 +6,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +28,12 @@ static void __attribute__((noreturn))
 child(const struct options *o, int in, int out, const struct peer *pc,
     int report)
 {
-	static const int reset[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE,
-	    SIGCHLD };
 	char name[ADDR_TEXT_MAX];
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);
-	sigset_t none;
-	size_t i;
 	int e;
 
-	for (i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
-		signal(reset[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
+	signals_child();
 	if ((in != STDIN_FILENO && dup2(in, STDIN_FILENO) == -1) ||
 	    (out != STDOUT_FILENO && dup2(out, STDOUT_FILENO) == -1))
 		goto fail;
@@ -126,12 +118,21 @@ exec_spawn(const struct options *o, int in, int out, const struct peer *pc)
 	} while (n == -1 && errno == EINTR);
 	close(pfd[0]);
 	if (n == (ssize_t)sizeof(e)) {
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
+		(void)exec_wait(pid, NULL);
 		errno = e;
 		return -1;
 	}
 	return pid;
+}
+
+/* waitpid(2) for pid, through any signal that comes meanwhile. */
+int
+exec_wait(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
 }
 
 /*
@@ -151,14 +152,111 @@ exec_run(const struct options *o, int fd, const struct peer *pc)
 		warn("exec %s", o->exec_argv[0]);
 		return 1;
 	}
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR) {
-			warn("wait for %s", o->exec_argv[0]);
-			return 1;
-		}
+	if (exec_wait(pid, &status) == -1) {
+		warn("wait for %s", o->exec_argv[0]);
+		return 1;
+	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 1;
+}
+
+/*
+ * Feeds msg to the program's stdin pipe while collecting its stdout pipe
+ * into reply, both at once so that neither side can block the other.
+ * Output past cap is read and dropped.  Returns the reply's length.
+ */
+static size_t
+exchange(int in, int out, const char *msg, size_t len, char *reply,
+    size_t cap, bool *cut)
+{
+	struct pollfd pfd[2];
+	size_t sent = 0, got = 0;
+	char sink[4096];
+	ssize_t n;
+
+	pfd[0].fd = in;
+	pfd[0].events = POLLOUT;
+	pfd[1].fd = out;
+	pfd[1].events = POLLIN;
+	*cut = false;
+	if (len == 0) {
+		close(in);
+		pfd[0].fd = -1;
+	}
+	while (pfd[1].fd != -1) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents) {
+			n = write(in, msg + sent, len - sent);
+			if (n > 0)
+				sent += (size_t)n;
+			if ((n == -1 && errno != EINTR && errno != EAGAIN) ||
+			    sent == len) {
+				close(in);
+				pfd[0].fd = -1;
+			}
+		}
+		if (pfd[1].revents) {
+			if (got < cap)
+				n = read(out, reply + got, cap - got);
+			else
+				n = read(out, sink, sizeof(sink));
+			if (n > 0 && got < cap)
+				got += (size_t)n;
+			else if (n > 0)
+				*cut = true;
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+				pfd[1].fd = -1;
+		}
+	}
+	if (pfd[0].fd != -1)
+		close(in);
+	close(out);
+	return got;
+}
+
+/*
+ * Runs the program once with msg as its whole stdin and collects what it
+ * prints, up to cap bytes (*cut says whether more was dropped), then waits
+ * for it.  Returns the reply's length: 0 too when the program could not be
+ * started (that is reported, and the next message may fare better), -1
+ * when no pipe could be made (reported too).
+ */
+ssize_t
+exec_message(const struct options *o, const char *msg, size_t len,
+    char *reply, size_t cap, bool *cut)
+{
+	int in[2], out[2];
+	size_t got;
+	pid_t pid;
+
+	*cut = false;
+	if (pipe_cloexec(in) == -1) {
+		warn("pipe");
+		return -1;
+	}
+	if (pipe_cloexec(out) == -1) {
+		warn("pipe");
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	pid = exec_spawn(o, in[0], out[1], NULL);
+	close(in[0]);
+	close(out[1]);
+	if (pid == -1) {
+		warn("exec %s", o->exec_argv[0]);
+		close(in[1]);
+		close(out[0]);
+		return 0;
+	}
+	got = exchange(in[1], out[0], msg, len, reply, cap, cut);
+	(void)exec_wait(pid, NULL);
+	return (ssize_t)got;
 }

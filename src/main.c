@@ -1,4 +1,4 @@
-/* main.c: option parsing, usage, signals and the choice of mode. */
+/* main.c: option parsing, usage and the choice of mode. */
 #include "config.h"
 
 #include <err.h>
@@ -170,126 +170,111 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 	}
 }
 
+/* One flag and its value into o; -s's address is parsed with the others. */
 static void
-parse_options(int argc, char **argv, struct options *o)
+parse_flag(int ch, char **argv, struct options *o, const char **src)
 {
-	const char *src = NULL;
-	int ch;
-
-	memset(o, 0, sizeof(*o));
-	o->type = SOCK_STREAM;
-	o->quit_after = NAN;
-	o->max_conns = 100;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-		case 'e':
-			if (o->exec_argv != NULL)
-				errx(2, "-e and -c: give one program only");
-			o->exec_argv = command_arg(ch == 'c' ? "-c" : "-e",
-			    optarg, ch == 'c');
-			break;
-		case 'd':
-			o->no_stdin = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		case 'k':
-			o->keep_open = true;
-			break;
-		case 'L':
-			o->lines = true;
-			break;
-		case 'l':
-			o->listen = true;
-			break;
-		case 'm':
-			if (parse_mode(optarg, &o->mode) == -1)
-				errx(2, "-m: invalid mode '%s': expected octal "
-				    "000 to 777", optarg);
-			o->mode_set = true;
-			break;
-		case 'q':
-			o->quit_after = secs_arg("-q", optarg, true);
-			break;
-		case 's':
-			src = optarg;
-			break;
-		case 'u':
-			o->type = SOCK_DGRAM;
-			break;
-		case 'V':
-			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-			exit(0);
-		case 'v':
-			o->verbose++;
-			break;
-		case 'w':
-			o->timeout = secs_arg("-w", optarg, false);
-			break;
-		case 'z':
-			o->probe = true;
-			break;
-		case OPT_MAX_CONNS:
-			if (parse_count(optarg, &o->max_conns) == -1)
-				errx(2, "--max-conns: invalid count '%s': "
-				    "expected 1 to %d", optarg, COUNT_MAX);
-			break;
-		case OPT_ALLOW_UID:
-			o->allow_uid = ids_arg("--allow-uid", optarg, false,
-			    o->allow_uid);
-			break;
-		case OPT_ALLOW_GID:
-			o->allow_gid = ids_arg("--allow-gid", optarg, true,
-			    o->allow_gid);
-			break;
-		case OPT_WAIT:
-			o->wait = secs_arg("--wait", optarg, false);
-			break;
-		case OPT_NO_SPLICE:
-			o->no_splice = true;
-			break;
-		case OPT_SEQPACKET:
-			o->type = SOCK_SEQPACKET;
-			break;
-		case OPT_NO_SHUTDOWN:
-			o->no_shutdown = true;
-			break;
-		case OPT_KEEP_FILE:
-			o->keep_file = true;
-			break;
-		case ':':
-			warnx("%s: needs a value", argv[optind - 1]);
-			usage();
-		default:
-			if (optopt != 0)
-				warnx("invalid option -- '%c'", optopt);
-			else
-				warnx("invalid option '%s'", argv[optind - 1]);
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
-		warnx("no address given");
+	switch (ch) {
+	case 'c':
+	case 'e':
+		if (o->exec_argv != NULL)
+			errx(2, "-e and -c: give one program only");
+		o->exec_argv = command_arg(ch == 'c' ? "-c" : "-e",
+		    optarg, ch == 'c');
+		break;
+	case 'd':
+		o->no_stdin = true;
+		break;
+	case 'h':
+		fputs(usage_text, stdout);
+		exit(0);
+	case 'k':
+		o->keep_open = true;
+		break;
+	case 'L':
+		o->lines = true;
+		break;
+	case 'l':
+		o->listen = true;
+		break;
+	case 'm':
+		if (parse_mode(optarg, &o->mode) == -1)
+			errx(2, "-m: invalid mode '%s': expected octal "
+			    "000 to 777", optarg);
+		o->mode_set = true;
+		break;
+	case 'q':
+		o->quit_after = secs_arg("-q", optarg, true);
+		break;
+	case 's':
+		*src = optarg;
+		break;
+	case 'u':
+		o->type = SOCK_DGRAM;
+		break;
+	case 'V':
+		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		exit(0);
+	case 'v':
+		o->verbose++;
+		break;
+	case 'w':
+		o->timeout = secs_arg("-w", optarg, false);
+		break;
+	case 'z':
+		o->probe = true;
+		break;
+	case OPT_MAX_CONNS:
+		if (parse_count(optarg, &o->max_conns) == -1)
+			errx(2, "--max-conns: invalid count '%s': "
+			    "expected 1 to %d", optarg, COUNT_MAX);
+		break;
+	case OPT_ALLOW_UID:
+		o->allow_uid = ids_arg("--allow-uid", optarg, false,
+		    o->allow_uid);
+		break;
+	case OPT_ALLOW_GID:
+		o->allow_gid = ids_arg("--allow-gid", optarg, true,
+		    o->allow_gid);
+		break;
+	case OPT_WAIT:
+		o->wait = secs_arg("--wait", optarg, false);
+		break;
+	case OPT_NO_SPLICE:
+		o->no_splice = true;
+		break;
+	case OPT_SEQPACKET:
+		o->type = SOCK_SEQPACKET;
+		break;
+	case OPT_NO_SHUTDOWN:
+		o->no_shutdown = true;
+		break;
+	case OPT_KEEP_FILE:
+		o->keep_file = true;
+		break;
+	case ':':
+		warnx("%s: needs a value", argv[optind - 1]);
+		usage();
+	default:
+		if (optopt != 0)
+			warnx("invalid option -- '%c'", optopt);
+		else
+			warnx("invalid option '%s'", argv[optind - 1]);
 		usage();
 	}
-	if (argc > 1)
-		errx(2, "one address expected, %d given (relaying two "
-		    "addresses is not supported yet)", argc);
+}
 
-	parse_addr("address", argv[0], &o->addr);
+/*
+ * The rules between flags and addresses, one check each.  A datagram
+ * client without -q quits at EOF: its peer never closes.
+ */
+static void
+check_rules(struct options *o)
+{
 	if (o->addr.autobind && !o->listen)
 		errx(2, "address '@': a name chosen by the kernel needs -l");
-	if (src != NULL) {
-		if (o->listen)
-			errx(2, "-s: only a connecting socket has a source");
-		parse_addr("-s", src, &o->src);
-		o->src_set = true;
-	}
+	if (o->src_set && o->listen)
+		errx(2, "-s: only a connecting socket has a source");
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
 	if (o->mode_set && (!o->listen || o->addr.abstract))
@@ -302,9 +287,39 @@ parse_options(int argc, char **argv, struct options *o)
 	if (!o->listen && (o->keep_open || o->allow_uid || o->allow_gid))
 		errx(2, "%s: only for listening", o->keep_open ? "-k" :
 		    o->allow_uid ? "--allow-uid" : "--allow-gid");
-	/* A datagram peer never closes: without -q a client ends at EOF. */
 	if (isnan(o->quit_after))
 		o->quit_after = o->type == SOCK_DGRAM && !o->listen ? 0 : -1;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	const char *src = NULL;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->type = SOCK_STREAM;
+	o->quit_after = NAN;
+	o->max_conns = 100;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		parse_flag(ch, argv, o, &src);
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		warnx("no address given");
+		usage();
+	}
+	if (argc > 1)
+		errx(2, "one address expected, %d given (relaying two "
+		    "addresses is not supported yet)", argc);
+	parse_addr("address", argv[0], &o->addr);
+	if (src != NULL) {
+		o->src_set = true;
+		if (!o->listen)
+			parse_addr("-s", src, &o->src);
+	}
+	check_rules(o);
 }
 
 /*
@@ -342,41 +357,6 @@ check_stdio(const struct options *o)
 		err(1, "stdin");
 	if (out != -1 && (out & O_ACCMODE) == O_RDONLY)
 		err(1, "stdout");
-}
-
-static void
-on_fatal(int sig)
-{
-	/* The handler was reset on entry: remove our files, hand back what
-	 * was claimed of a file on stdin and not sent, then die of sig. */
-	sock_cleanup();
-	move_unclaim(STDIN_FILENO);
-	raise(sig);
-}
-
-static void
-setup_signals(void)
-{
-	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa, old;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-
-	sa.sa_handler = on_fatal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		sigaddset(&sa.sa_mask, fatal[i]);
-	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
-		/* Ignored on entry (nohup, a script's &): stays ignored. */
-		if (sigaction(fatal[i], NULL, &old) == 0 &&
-		    old.sa_handler == SIG_IGN)
-			continue;
-		sigaction(fatal[i], &sa, NULL);
-	}
 }
 
 /* One line for a failed socket step, with the kinder words where known. */
@@ -437,7 +417,7 @@ run_connect(const struct options *o)
 	if (o->probe)
 		return 0;
 	if (o->exec_argv == NULL)
-		return pump_run(o, fd) == 0 ? 0 : 1;
+		return pump_stdio(o, fd) == 0 ? 0 : 1;
 
 	if (sock_peer(fd, &pc) == -1)
 		pc.known = false;
@@ -453,7 +433,7 @@ main(int argc, char **argv)
 	fill_stdio();
 	parse_options(argc, argv, &o);
 	check_stdio(&o);
-	setup_signals();
+	signals_setup();
 	if (atexit(sock_cleanup) != 0)
 		errx(1, "atexit failed");
 

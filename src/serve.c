@@ -5,7 +5,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,64 +117,6 @@ serve_children(const struct options *o, int lfd)
 }
 
 /*
- * Feeds msg to the program's stdin pipe while collecting its stdout pipe
- * into reply, both at once so that neither side can block the other.
- * Output past cap is read and dropped.  Returns the reply's length.
- */
-static size_t
-exchange(int in, int out, const char *msg, size_t len, char *reply,
-    size_t cap, bool *cut)
-{
-	struct pollfd pfd[2];
-	size_t sent = 0, got = 0;
-	char sink[4096];
-	ssize_t n;
-
-	pfd[0].fd = in;
-	pfd[0].events = POLLOUT;
-	pfd[1].fd = out;
-	pfd[1].events = POLLIN;
-	*cut = false;
-	if (len == 0) {
-		close(in);
-		pfd[0].fd = -1;
-	}
-	while (pfd[1].fd != -1) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[0].revents) {
-			n = write(in, msg + sent, len - sent);
-			if (n > 0)
-				sent += (size_t)n;
-			if ((n == -1 && errno != EINTR && errno != EAGAIN) ||
-			    sent == len) {
-				close(in);
-				pfd[0].fd = -1;
-			}
-		}
-		if (pfd[1].revents) {
-			if (got < cap)
-				n = read(out, reply + got, cap - got);
-			else
-				n = read(out, sink, sizeof(sink));
-			if (n > 0 && got < cap)
-				got += (size_t)n;
-			else if (n > 0)
-				*cut = true;
-			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-				pfd[1].fd = -1;
-		}
-	}
-	if (pfd[0].fd != -1)
-		close(in);
-	close(out);
-	return got;
-}
-
-/*
  * -e/-c on a datagram socket: each message runs the program once with the
  * message as its stdin; what it prints goes back to the sender as one
  * message.  Messages are served one at a time.
@@ -187,11 +128,8 @@ serve_datagrams(const struct options *o, int fd)
 	char text[ADDR_TEXT_MAX];
 	struct sockaddr_un from;
 	socklen_t fromlen;
-	int in[2], out[2], status;
-	size_t rlen;
-	ssize_t n;
+	ssize_t n, rlen;
 	bool cut;
-	pid_t pid;
 
 	for (;;) {
 		fromlen = sizeof(from);
@@ -211,37 +149,18 @@ serve_datagrams(const struct options *o, int fd)
 		}
 		if (o->verbose)
 			warnx("message from %s", text);
-		if (pipe_cloexec(in) == -1) {
-			warn("pipe");
+		rlen = exec_message(o, msg, (size_t)n, reply, sizeof(reply),
+		    &cut);
+		if (rlen == -1)
 			return -1;
-		}
-		if (pipe_cloexec(out) == -1) {
-			warn("pipe");
-			close(in[0]);
-			close(in[1]);
-			return -1;
-		}
-		pid = exec_spawn(o, in[0], out[1], NULL);
-		close(in[0]);
-		close(out[1]);
-		if (pid == -1) {
-			warn("exec %s", o->exec_argv[0]);
-			close(in[1]);
-			close(out[0]);
-			continue;
-		}
-		rlen = exchange(in[1], out[0], msg, (size_t)n, reply,
-		    sizeof(reply), &cut);
-		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-			;
 		if (cut)
-			warnx("reply to %s cut to %zu bytes", text, rlen);
+			warnx("reply to %s cut to %zd bytes", text, rlen);
 		if (rlen == 0)
 			continue;
 		if (fromlen <= sizeof(sa_family_t))
 			warnx("%s: the sender has no address; its reply is "
 			    "dropped", o->addr.text);
-		else if (sendto(fd, reply, rlen, MSG_DONTWAIT,
+		else if (sendto(fd, reply, (size_t)rlen, MSG_DONTWAIT,
 		    (struct sockaddr *)&from, fromlen) == -1)
 			warn("reply to %s", text);
 	}
@@ -261,7 +180,7 @@ serve_run(const struct options *o, int lfd)
 	if (o->type == SOCK_DGRAM && o->exec_argv != NULL)
 		return serve_datagrams(o, lfd) == 0 ? 0 : 1;
 	if (o->type == SOCK_DGRAM)
-		return pump_run(o, lfd) == 0 ? 0 : 1;
+		return pump_stdio(o, lfd) == 0 ? 0 : 1;
 	if (o->exec_argv != NULL && o->keep_open)
 		return serve_children(o, lfd) == 0 ? 0 : 1;
 	do {
@@ -273,7 +192,7 @@ serve_run(const struct options *o, int lfd)
 			close(lfd);
 		if (o->exec_argv != NULL)
 			return exec_run(o, fd, &pc);
-		rc = pump_run(o, fd);
+		rc = pump_stdio(o, fd);
 		close(fd);
 	} while (o->keep_open && rc == 0);
 	return rc == 0 ? 0 : 1;

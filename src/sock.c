@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "ucat.h"
+#include "compat.h"
 
-#ifndef SOCK_CLOEXEC
-#define SOCK_CLOEXEC	0
-#endif
+/* The send buffer a stream that sends asks for: fewer, larger moves. */
+#define STREAM_SNDBUF	(4 * 1024 * 1024)
 
 /*
  * The files ucat bound, to be removed at exit: the listening socket and the
@@ -66,23 +66,44 @@ remember(const char *path)
 	}
 }
 
+/* The kernel caps SO_SNDBUF at net.core.wmem_max, and doubles it. */
+static void
+set_sndbuf(int fd, int size)
+{
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static int
 sock_open(int type)
 {
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	int size = DGRAM_MAX + 4096;
 
-	/* Room to send a message as large as ucat receives whole; the
-	 * kernel caps it at wmem_max, which still doubles past it. */
+	/* Room to send a message as large as ucat receives whole. */
 	if (fd != -1 && type != SOCK_STREAM)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
-		    sizeof(size));
-
+		set_sndbuf(fd, DGRAM_MAX + 4096);
 #if !HAVE_DECL_SOCK_CLOEXEC
 	if (fd != -1)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 #endif
 	return fd;
+}
+
+/*
+ * A connected socket's options for the pump: a stream that sends asks for
+ * a larger send buffer, and a seqpacket socket has credentials with every
+ * message, which tell an empty message from the end (message.c).
+ */
+void
+sock_prepare(int fd, const struct options *o)
+{
+#ifdef HAVE_PASSCRED
+	int on = 1;
+
+	if (o->type == SOCK_SEQPACKET)
+		(void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+#endif
+	if (o->type == SOCK_STREAM && !o->no_stdin)
+		set_sndbuf(fd, STREAM_SNDBUF);
 }
 
 /*
@@ -282,7 +303,7 @@ fail:
 int
 sock_peer(int fd, struct peer *pc)
 {
-#if HAVE_DECL_SO_PEERCRED && defined(HAVE_STRUCT_UCRED)
+#ifdef HAVE_UCRED
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 

@@ -58,6 +58,7 @@ move_choose(int fd, bool from)
  * from the stretch; what it does not send it hands back at the end, and
  * from the handler of a fatal signal, which is why these are global.
  */
+static int claim_fd = -1;	/* the file claimed from */
 static off_t claim_at;		/* the next byte of ours to send */
 static off_t claim_end;		/* the end of the stretch claimed */
 
@@ -68,13 +69,11 @@ claim(int in)
 	sigset_t fatal, old;
 	off_t end;
 
-	sigemptyset(&fatal);
-	sigaddset(&fatal, SIGINT);
-	sigaddset(&fatal, SIGTERM);
-	sigaddset(&fatal, SIGHUP);
+	signals_fatal(&fatal);
 	sigprocmask(SIG_BLOCK, &fatal, &old);
 	end = lseek(in, MOVE_CHUNK, SEEK_CUR);
 	if (end != -1 && end >= MOVE_CHUNK) {
+		claim_fd = in;
 		claim_at = end - MOVE_CHUNK;
 		claim_end = end;
 	}
@@ -98,27 +97,25 @@ send_file(int in, int out)
 		return -1;
 	n = sendfile(out, in, &claim_at, (size_t)(claim_end - claim_at));
 	if (n == 0)
-		move_unclaim(in);
+		move_unclaim();
 	return n;
 }
 #endif
 
 /*
- * Hands back to the file on fd the part of the stretch claimed and not
+ * Hands back to the file claimed from the part of the stretch claimed and not
  * sent, if nobody has claimed beyond it since (then it is theirs to go
  * on from, and what is left of ours is lost, as read(2) would lose what
  * it read and could not send; one who claims between the look and the
  * seek back cannot be told apart).  Safe in a signal handler.
  */
 void
-move_unclaim(int fd)
+move_unclaim(void)
 {
 #ifdef USE_SENDFILE
-	if (claim_end > claim_at && lseek(fd, 0, SEEK_CUR) == claim_end)
-		(void)lseek(fd, claim_at - claim_end, SEEK_CUR);
+	if (claim_end > claim_at && lseek(claim_fd, 0, SEEK_CUR) == claim_end)
+		(void)lseek(claim_fd, claim_at - claim_end, SEEK_CUR);
 	claim_at = claim_end = 0;
-#else
-	(void)fd;
 #endif
 }
 
@@ -159,6 +156,6 @@ move_fast(enum move how, int in, int out)
 		errno = EINVAL;
 	/* Copying goes on from where the file's offset says. */
 	if (n == -1 && errno == EINVAL && how == MOVE_SENDFILE)
-		move_unclaim(in);
+		move_unclaim();
 	return n;
 }

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <signal.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,12 +84,9 @@ const char *addr_format(const struct sockaddr_un *, socklen_t, char *,
 int	sock_listen(const struct options *);
 int	sock_accept(int);
 int	sock_connect(const struct options *, bool *);
+void	sock_prepare(int, const struct options *);
 int	sock_peer(int, struct peer *);
 void	sock_cleanup(void);
-
-/* pump.c */
-int	pump_run(const struct options *, int);
-double	clock_now(void);
 
 /* splice.c */
 enum move {
@@ -97,7 +96,91 @@ enum move {
 };
 enum move move_choose(int, bool);
 ssize_t	move_fast(enum move, int, int);
-void	move_unclaim(int);
+void	move_unclaim(void);
+
+/* Bytes read from an end and not yet written on: a whole message at
+ * most, and -L's newline after it. */
+#define END_BUF_SIZE	(DGRAM_MAX + 1)
+struct buf {
+	char	*data;
+	size_t	 size;
+	size_t	 head;		/* next byte to write out */
+	size_t	 tail;		/* end of what was read in */
+};
+
+enum end_kind {
+	END_STDIO,			/* stdin to read, stdout to write */
+	END_STREAM,			/* a stream socket */
+	END_MESSAGE			/* a datagram or seqpacket socket */
+};
+
+/* What came of one read or write on an end. */
+enum io {
+	IO_DONE,			/* bytes moved (or a message dropped) */
+	IO_AGAIN,			/* nothing now: poll says when */
+	IO_EOF,				/* the end gave its last byte */
+	IO_GONE,			/* the end takes nothing more */
+	IO_FAIL				/* reported: the session fails */
+};
+
+/*
+ * An end: what bytes are read from and written to.  What outlives a
+ * connection lives here: stdin's EOF and what it still holds, a closed
+ * stdout.
+ */
+struct end {
+	enum end_kind	 kind;
+	const char	*name;		/* the address, in messages */
+	int		 rfd;		/* read from; -1: never (-d) */
+	int		 wfd;		/* written to */
+	struct buf	 buf;		/* read here, not yet written on */
+	bool		 eof;		/* gave its last byte */
+	bool		 closed;	/* takes nothing more */
+	bool		 instant;	/* a write never waits: a socket's
+					 * (MSG_DONTWAIT), a regular file's */
+	bool		 nonblock;	/* O_NONBLOCK set by ucat */
+	enum move	 rmove;		/* zero-copy out of stdin */
+	enum move	 wmove;		/* zero-copy into stdout */
+	uint64_t	 nread;
+	uint64_t	 nwritten;
+	/* Sockets. */
+	int		 type;
+	bool		 half_close;	/* shutdown(SHUT_WR) at the end */
+	bool		 verbose;
+	/* A datagram listener answers whoever sent last. */
+	bool		 replying;
+	bool		 warned_unbound;
+	struct sockaddr_un peer;
+	socklen_t	 peerlen;
+	double		 retry_at;	/* a full receiver: send again then */
+};
+
+/* end.c */
+void	end_stdio(struct end *, const struct options *, char *);
+void	end_socket(struct end *, const struct options *, int, char *);
+enum io	end_read(struct end *, char *, size_t, size_t *, short);
+enum io	end_write(struct end *, const char *, size_t, size_t *);
+void	end_shutdown(struct end *, int);
+bool	end_ready(const struct end *);
+void	end_nonblock(struct end *, bool);
+void	end_warn(const struct end *, bool);
+
+/* message.c */
+enum io	message_read(struct end *, char *, size_t, size_t *, short);
+enum io	message_write(struct end *, const char *, size_t, size_t *);
+
+/* pump.c */
+int	pump_run(const struct options *, struct end *, struct end *);
+int	pump_stdio(const struct options *, int);
+
+/* clock.c */
+double	clock_now(void);
+int	clock_ms_until(double);
+
+/* signals.c */
+void	signals_fatal(sigset_t *);
+void	signals_setup(void);
+void	signals_child(void);
 
 /* serve.c */
 int	serve_run(const struct options *, int);
@@ -105,6 +188,9 @@ int	serve_run(const struct options *, int);
 /* exec.c */
 int	pipe_cloexec(int [2]);
 pid_t	exec_spawn(const struct options *, int, int, const struct peer *);
+int	exec_wait(pid_t, int *);
 int	exec_run(const struct options *, int, const struct peer *);
+ssize_t	exec_message(const struct options *, const char *, size_t, char *,
+	    size_t, bool *);
 
 #endif

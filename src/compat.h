@@ -1,0 +1,34 @@
+/* compat.h: what a libc or kernel may lack, in one place. */
+#ifndef UCAT_COMPAT_H
+#define UCAT_COMPAT_H
+
+#include <poll.h>
+#include <sys/socket.h>
+
+/* Close-on-exec from birth; where it cannot be, set right after (sock.c). */
+#if !HAVE_DECL_SOCK_CLOEXEC
+#define SOCK_CLOEXEC		0
+#endif
+/* SIGPIPE is ignored anyway: this only saves the signal. */
+#if !HAVE_DECL_MSG_NOSIGNAL
+#define MSG_NOSIGNAL		0
+#endif
+/* Descriptors a peer passes are closed at once, so a race is harmless. */
+#ifndef MSG_CMSG_CLOEXEC
+#define MSG_CMSG_CLOEXEC	0
+#endif
+/* Without it, a peer's half-close shows as POLLIN and a 0 read. */
+#if !HAVE_DECL_POLLRDHUP
+#define POLLRDHUP		0
+#endif
+
+/* The peer's credentials as struct ucred (Linux): SO_PEERCRED to ask for
+ * them, SO_PASSCRED to have them with every message. */
+#if HAVE_DECL_SO_PEERCRED && defined(HAVE_STRUCT_UCRED)
+#define HAVE_UCRED		1
+#endif
+#if defined(HAVE_UCRED) && HAVE_DECL_SO_PASSCRED
+#define HAVE_PASSCRED		1
+#endif
+
+#endif

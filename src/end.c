@@ -1,0 +1,182 @@
+/* end.c: the two kinds of byte end, stdio and a stream socket, and their reads and writes. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+#include "compat.h"
+
+/*
+ * Stdin and stdout as one end, buffered in buf (END_BUF_SIZE bytes).  They
+ * outlive a connection: with -k the next client gets what stdin still
+ * holds, and a closed stdout stays closed.  Zero-copy moves are chosen
+ * here, once, from what the descriptors are.
+ */
+void
+end_stdio(struct end *e, const struct options *o, char *buf)
+{
+	struct stat st;
+
+	memset(e, 0, sizeof(*e));
+	e->kind = END_STDIO;
+	e->name = "stdio";
+	e->rfd = o->no_stdin ? -1 : STDIN_FILENO;
+	e->wfd = STDOUT_FILENO;
+	e->buf.data = buf;
+	e->buf.size = END_BUF_SIZE;
+	e->instant = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	e->retry_at = -1;
+	if (o->type == SOCK_STREAM && !o->no_splice) {
+		if (e->rfd != -1)
+			e->rmove = move_choose(e->rfd, true);
+		e->wmove = move_choose(e->wfd, false);
+	}
+}
+
+/* A connected socket, or a datagram listener's, as an end. */
+void
+end_socket(struct end *e, const struct options *o, int fd, char *buf)
+{
+	memset(e, 0, sizeof(*e));
+	e->buf.data = buf;
+	e->buf.size = END_BUF_SIZE;
+	e->kind = o->type == SOCK_STREAM ? END_STREAM : END_MESSAGE;
+	e->type = o->type;
+	e->name = o->addr.text;
+	e->rfd = e->wfd = fd;
+	/* A send never waits (MSG_DONTWAIT), nor does a datagram's. */
+	e->instant = true;
+	e->half_close = o->type != SOCK_DGRAM && !o->no_shutdown;
+	e->replying = o->listen && o->type == SOCK_DGRAM;
+	e->verbose = o->verbose > 0;
+	e->retry_at = -1;
+	sock_prepare(fd, o);
+}
+
+/* A failed read or write, in ucat's words: the address is in them. */
+void
+end_warn(const struct end *e, bool reading)
+{
+	if (e->kind == END_STDIO)
+		warn("%s", reading ? "stdin" : "stdout");
+	else
+		warn("%s %s", reading ? "receive from" : "send to", e->name);
+}
+
+/*
+ * What a read or write that returned r means; errno's usual suspects are
+ * handled here, once for every end that is not a message socket.  A reset
+ * ends the reading (the peer said all it will), and the writing (EPIPE).
+ */
+static enum io
+outcome(struct end *e, ssize_t r, size_t *n, bool reading)
+{
+	if (r > 0) {
+		*n = (size_t)r;
+		return IO_DONE;
+	}
+	if (r == 0)
+		return reading ? IO_EOF : IO_AGAIN;
+	switch (errno) {
+	case EINTR:
+	case EAGAIN:
+		return IO_AGAIN;
+	case ECONNRESET:
+		if (e->kind != END_STDIO)
+			return reading ? IO_EOF : IO_GONE;
+		break;
+	case EPIPE:
+		if (!reading)
+			return IO_GONE;
+		break;
+	}
+	end_warn(e, reading);
+	return IO_FAIL;
+}
+
+/* One read of at most len bytes into p; *n is what came. */
+enum io
+end_read(struct end *e, char *p, size_t len, size_t *n, short revents)
+{
+	enum io r;
+	ssize_t got;
+
+	*n = 0;
+	if (e->kind == END_MESSAGE)
+		r = message_read(e, p, len, n, revents);
+	else {
+		got = e->kind == END_STDIO ? read(e->rfd, p, len) :
+		    recv(e->rfd, p, len, MSG_DONTWAIT);
+		r = outcome(e, got, n, true);
+	}
+	e->nread += *n;
+	return r;
+}
+
+/*
+ * One write of what p holds; *n is what went.  A write never waits: the
+ * socket's is MSG_DONTWAIT, and stdout is written only once poll said so.
+ * A message end sends all of p as one message, or drops it (*n is 0).
+ */
+enum io
+end_write(struct end *e, const char *p, size_t len, size_t *n)
+{
+	enum io r;
+	ssize_t put;
+
+	*n = 0;
+	if (e->kind == END_MESSAGE)
+		r = message_write(e, p, len, n);
+	else {
+		put = e->kind == END_STDIO ? write(e->wfd, p, len) :
+		    send(e->wfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = outcome(e, put, n, false);
+	}
+	e->nwritten += *n;
+	return r;
+}
+
+/*
+ * Tells the peer that nothing more comes (SHUT_WR, unless --no-shutdown),
+ * or that nothing more is wanted (SHUT_RD).  Stdio and datagrams have no
+ * such thing.
+ */
+void
+end_shutdown(struct end *e, int how)
+{
+	if (e->kind == END_STDIO || e->type == SOCK_DGRAM)
+		return;
+	if (how == SHUT_WR && !e->half_close)
+		return;
+	(void)shutdown(e->wfd, how);
+}
+
+/* Whether a write may go now: a reply needs a sender to go to, and waits
+ * out the pause after a full receiver. */
+bool
+end_ready(const struct end *e)
+{
+	if (!e->replying)
+		return true;
+	return e->peerlen > sizeof(sa_family_t) && e->retry_at < 0;
+}
+
+/* O_NONBLOCK on or off, for zero-copy moves: splice(2) and sendfile(2)
+ * take no MSG_DONTWAIT. */
+void
+end_nonblock(struct end *e, bool on)
+{
+	int fl;
+
+	if (e->nonblock == on || (fl = fcntl(e->wfd, F_GETFL)) == -1)
+		return;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	if (fcntl(e->wfd, F_SETFL, fl) != -1)
+		e->nonblock = on;
+}

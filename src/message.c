@@ -1,0 +1,184 @@
+/* message.c: reads and writes of a message socket (datagram, seqpacket), one whole message each. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+#include "compat.h"
+
+/* Seconds between tries to send a reply into a full queue. */
+#define REPLY_RETRY	0.01
+
+static void
+note_sender(struct end *e, const struct sockaddr_un *from, socklen_t len)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (len <= sizeof(sa_family_t)) {
+		if (!e->warned_unbound)
+			warnx("%s: a sender has no address; it cannot be "
+			    "answered", e->name);
+		e->warned_unbound = true;
+		return;
+	}
+	if (e->verbose && (len != e->peerlen ||
+	    memcmp(from, &e->peer, len) != 0))
+		warnx("message from %s", addr_format(from, len, text,
+		    sizeof(text)));
+	memcpy(&e->peer, from, len);
+	e->peerlen = len;
+}
+
+/* Descriptors a peer passed (SCM_RIGHTS) are not ucat's to keep. */
+static void
+drop_rights(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	size_t i, n;
+	int fd;
+
+	if (mh->msg_controllen == 0)
+		return;
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
+/*
+ * A seqpacket EOF and an empty message both read as 0 bytes.  With
+ * SO_PASSCRED every message comes with credentials and the EOF with none;
+ * elsewhere a 0 read after the peer's shutdown is taken as the EOF.
+ */
+static bool
+seqpacket_eof(const struct msghdr *mh, short revents)
+{
+#ifdef HAVE_PASSCRED
+	(void)revents;
+	return mh->msg_controllen == 0;
+#else
+	(void)mh;
+	return POLLRDHUP == 0 || (revents & (POLLRDHUP | POLLHUP));
+#endif
+}
+
+/*
+ * Receives one message into p (len bytes at most; a longer one is said to
+ * be truncated, never cut silently).  An empty message is data.  A
+ * replying end remembers the sender, to answer it.
+ */
+enum io
+message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
+{
+	struct sockaddr_un from;
+	struct msghdr mh;
+	struct iovec iov;
+#ifdef HAVE_PASSCRED
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+#endif
+	ssize_t got;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = p;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (e->replying) {
+		mh.msg_name = &from;
+		mh.msg_namelen = sizeof(from);
+	}
+#ifdef HAVE_PASSCRED
+	if (e->type == SOCK_SEQPACKET) {
+		mh.msg_control = &ctl;
+		mh.msg_controllen = sizeof(ctl);
+	}
+#endif
+	do {
+		got = recvmsg(e->rfd, &mh, MSG_DONTWAIT | MSG_TRUNC |
+		    MSG_CMSG_CLOEXEC);
+	} while (got == -1 && errno == EINTR);
+	if (got == -1) {
+		if (errno == EAGAIN)
+			return IO_AGAIN;
+		if (errno == ECONNRESET)
+			return IO_EOF;
+		end_warn(e, true);
+		return IO_FAIL;
+	}
+	drop_rights(&mh);
+	if (got == 0 && e->type == SOCK_SEQPACKET && seqpacket_eof(&mh,
+	    revents))
+		return IO_EOF;
+	*n = (size_t)got < len ? (size_t)got : len;
+	if (mh.msg_flags & MSG_TRUNC)
+		warnx("%s: message of %zd bytes truncated to %zu", e->name,
+		    got, *n);
+	if (e->replying)
+		note_sender(e, &from, mh.msg_namelen);
+	return IO_DONE;
+}
+
+/*
+ * Sends p as one message, to the last sender when replying.  A sender
+ * that has left is warned of and its reply dropped (*n is 0); the next
+ * one may be answered.
+ */
+enum io
+message_write(struct end *e, const char *p, size_t len, size_t *n)
+{
+	char peer[ADDR_TEXT_MAX];
+	ssize_t put;
+
+	do {
+		if (e->replying)
+			put = sendto(e->wfd, p, len, MSG_DONTWAIT |
+			    MSG_NOSIGNAL, (struct sockaddr *)&e->peer,
+			    e->peerlen);
+		else
+			put = send(e->wfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (put == -1 && errno == EINTR);
+	if (put >= 0) {
+		*n = (size_t)put;
+		return IO_DONE;
+	}
+	switch (errno) {
+	case EAGAIN:
+		/* POLLOUT of an unconnected socket says nothing of the
+		 * receiver's queue: look again a little later. */
+		if (e->replying)
+			e->retry_at = clock_now() + REPLY_RETRY;
+		return IO_AGAIN;
+	case EPIPE:
+	case ECONNRESET:
+		return IO_GONE;
+	case ECONNREFUSED:
+	case ENOENT:
+		if (!e->replying)
+			break;
+		/* That sender left; wait for the next one. */
+		warn("reply to %s", addr_format(&e->peer, e->peerlen, peer,
+		    sizeof(peer)));
+		e->peerlen = 0;
+		return IO_DONE;
+	case EMSGSIZE:
+		warnx("send to %s: message of %zu bytes is too long",
+		    e->name, len);
+		return IO_FAIL;
+	}
+	end_warn(e, false);
+	return IO_FAIL;
+}
