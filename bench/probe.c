@@ -1,4 +1,4 @@
-/* probe.c: the kernel's limit for a Unix stream pump, and an echo server. */
+/* probe.c: the kernel's limit for a Unix stream pump and for a server. */
 
 /*
  * Usage:
@@ -6,6 +6,12 @@
  *   probe [-r] [-B BYTES] PATH      connect, pump
  *   probe -e PATH                   echo server: accept forever, one child
  *                                   per connection echoes until EOF
+ *   probe -x PATH                   exec server: accept forever, fork, the
+ *                                   connection on fds 0 and 1, exec
+ *                                   /bin/cat: the floor of ucat -lk -e cat
+ *   probe -s PATH                   sink: accept forever, half-close each
+ *                                   connection, read it to EOF, close it,
+ *                                   in one process: the floor of ucat -lk
  *
  * The pump is what ucat's stream pump does, stripped to the bone: one
  * thread per direction making blocking calls, so nothing but the copy
@@ -215,11 +221,70 @@ echo_serve(int ls)
 	}
 }
 
+/*
+ * Each connection gets a child that runs /bin/cat on it: no more than a
+ * server needs to start a program per connection.
+ */
+static void
+exec_serve(int ls)
+{
+	char *cat[] = { "cat", NULL };
+	int c;
+
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		if ((c = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			err(1, "accept");
+		}
+		switch (fork()) {
+		case -1:
+			err(1, "fork");
+		case 0:
+			/* Ignored signals would stay ignored in cat. */
+			signal(SIGCHLD, SIG_DFL);
+			signal(SIGPIPE, SIG_DFL);
+			if (dup2(c, 0) == -1 || dup2(c, 1) == -1)
+				err(127, "dup2");
+			execv("/bin/cat", cat);
+			err(127, "exec /bin/cat");
+		}
+		close(c);
+	}
+}
+
+/*
+ * Each connection is read to EOF and closed.  Nothing is sent, so the write
+ * side is shut at once, as ucat -lk does with its stdin at EOF.
+ */
+static void
+sink_serve(int ls)
+{
+	char buf[4096];
+	ssize_t n;
+	int c;
+
+	for (;;) {
+		if ((c = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			err(1, "accept");
+		}
+		if (shutdown(c, SHUT_WR) == -1 && errno != ENOTCONN)
+			err(1, "shutdown");
+		while ((n = read(c, buf, sizeof(buf))) != 0)
+			if (n < 0 && errno != EINTR)
+				err(1, "read");
+		close(c);
+	}
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: probe [-r] [-B bytes] [-l] path\n"
-	    "       probe -e path\n");
+	    "       probe -e | -s | -x path\n");
 	exit(2);
 }
 
@@ -230,9 +295,9 @@ main(int argc, char **argv)
 	pthread_t t;
 	char *end;
 	long n;
-	int ch, lflag = 0, eflag = 0, bufsz = 0, ls;
+	int ch, lflag = 0, eflag = 0, sflag = 0, xflag = 0, bufsz = 0, ls;
 
-	while ((ch = getopt(argc, argv, "B:elr")) != -1) {
+	while ((ch = getopt(argc, argv, "B:elrsx")) != -1) {
 		switch (ch) {
 		case 'B':
 			errno = 0;
@@ -251,6 +316,12 @@ main(int argc, char **argv)
 		case 'r':
 			rflag = 1;
 			break;
+		case 's':
+			sflag = 1;
+			break;
+		case 'x':
+			xflag = 1;
+			break;
 		default:
 			usage();
 		}
@@ -265,12 +336,16 @@ main(int argc, char **argv)
 
 	if ((sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(1, "socket");
-	if (lflag || eflag) {
+	if (lflag || eflag || sflag || xflag) {
 		if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 		    listen(sock, 128) == -1)
 			err(1, "listen %s", sa.sun_path);
 		if (eflag)
 			echo_serve(sock);
+		if (sflag)
+			sink_serve(sock);
+		if (xflag)
+			exec_serve(sock);
 		if ((ls = accept4(sock, NULL, NULL, SOCK_CLOEXEC)) == -1)
 			err(1, "accept %s", sa.sun_path);
 		close(sock);

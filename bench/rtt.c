@@ -20,12 +20,23 @@
  *	runs TOOL ARGS once on our own stdin and stdout, writes "USER_US
  *	SYS_US MAXRSS_KIB" to FILE, and exits as the tool did.
  *
+ *   rtt -c [-ae] [-n COUNT] [-w WARMUP] PATH
+ *	Connection rate: COUNT connections to the server at PATH, one
+ *	after another, after WARMUP untimed ones.  Each connects, sends one
+ *	short line, shuts down its write side, reads until EOF and closes.
+ *	With -e the reply must be the line itself (a cat per connection);
+ *	without, it must be empty.  -a (with -e): read the echo before
+ *	shutting down the write side.  Prints one line: the elapsed seconds
+ *	of the timed connections and connections per second.
+ *
  * Raw samples, not medians: the caller pools them across interleaved
  * repetitions.  Exit 1, with a message, whenever a byte is missing or
  * wrong or the tool fails, so that no broken run can pass for a fast one.
  */
 #define _GNU_SOURCE
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -181,15 +192,94 @@ round_trips(char **cmd, long count, long warmup, size_t size)
 	status_check(status, cmd);
 }
 
+/* Reads from s into buf until it holds want bytes or EOF; returns how many. */
+static size_t
+reply(int s, char *buf, size_t off, size_t want, const char *path, long i)
+{
+	ssize_t n;
+
+	for (; off < want; off += (size_t)n) {
+		if ((n = read(s, buf + off, want - off)) == -1)
+			err(1, "read from %s (connection %ld)", path, i);
+		if (n == 0)
+			break;
+	}
+	return off;
+}
+
+/*
+ * One connection: the line out, the write side shut, the reply in to EOF.
+ * The line changes with i, so that a reply meant for another connection
+ * is caught.  await: the echo is in before the write side is shut, for
+ * ncat -e, which drops the reply of a client that half-closed first.
+ */
+static void
+connection(const struct sockaddr_un *sa, long i, int echo, int await)
+{
+	char msg[64], got[128];
+	size_t len, off;
+	ssize_t n;
+	int s;
+
+	len = (size_t)snprintf(msg, sizeof(msg), "ucat bench %ld\n", i);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(s, (const struct sockaddr *)sa, sizeof(*sa)) == -1)
+		err(1, "connect %s (connection %ld)", sa->sun_path, i);
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = send(s, msg + off, len - off, MSG_NOSIGNAL)) == -1)
+			err(1, "send to %s (connection %ld)", sa->sun_path, i);
+	off = await ? reply(s, got, 0, len, sa->sun_path, i) : 0;
+	if (shutdown(s, SHUT_WR) == -1)
+		err(1, "shutdown %s (connection %ld)", sa->sun_path, i);
+	off = reply(s, got, off, sizeof(got), sa->sun_path, i);
+	close(s);
+	if (echo && (off != len || memcmp(msg, got, len) != 0))
+		errx(1, "%s: connection %ld: %zu bytes back, not the %zu "
+		    "sent", sa->sun_path, i, off, len);
+	if (!echo && off != 0)
+		errx(1, "%s: connection %ld: %zu bytes back, expected none",
+		    sa->sun_path, i, off);
+}
+
+static void
+connections(const char *path, long count, long warmup, int echo, int await)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long t0 = 0, i;
+	double secs;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		errx(2, "%s: longer than %zu bytes", path,
+		    sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, path);
+	for (i = -warmup; i < count; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		connection(&sa, i + warmup, echo, await);
+	}
+	secs = (now_ns() - t0) / 1e9;
+	printf("%.6f %.1f\n", secs, count / secs);
+}
+
 int
 main(int argc, char **argv)
 {
 	long count = 1000, warmup = 50, size = 64;
 	const char *ofile = NULL;
-	int ch, xflag = 0;
+	int ch, aflag = 0, cflag = 0, eflag = 0, xflag = 0;
 
-	while ((ch = getopt(argc, argv, "+n:o:s:w:x")) != -1) {
+	while ((ch = getopt(argc, argv, "+acen:o:s:w:x")) != -1) {
 		switch (ch) {
+		case 'a':
+			aflag = 1;
+			break;
+		case 'c':
+			cflag = 1;
+			break;
+		case 'e':
+			eflag = 1;
+			break;
 		case 'n':
 			count = number(optarg, 1, 100000000);
 			break;
@@ -209,11 +299,16 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc || (cflag && argc - optind != 1))
 usage:		errx(2, "usage: rtt [-x | -o file] [-n count] [-w warmup] "
-		    "[-s size] -- tool args...");
+		    "[-s size] -- tool args...\n"
+		    "       rtt -c [-ae] [-n count] [-w warmup] path");
 	/* A dead tool shows as EPIPE on write, not as our silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	if (cflag) {
+		connections(argv[optind], count, warmup, eflag, aflag);
+		return 0;
+	}
 	if (ofile != NULL)
 		return resources(argv + optind, ofile);
 	if (xflag)
