@@ -265,16 +265,21 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 }
 
 /*
- * The rules between flags and addresses, one check each.  A datagram
- * client without -q quits at EOF: its peer never closes.
+ * The rules between flags and addresses, one check each, with -s's
+ * address read where its rule allows it.  A datagram client without -q
+ * quits at EOF: its peer never closes.
  */
 static void
-check_rules(struct options *o)
+check_rules(struct options *o, const char *src)
 {
 	if (o->addr.autobind && !o->listen)
 		errx(2, "address '@': a name chosen by the kernel needs -l");
-	if (o->src_set && o->listen)
-		errx(2, "-s: only a connecting socket has a source");
+	if (src != NULL) {
+		if (o->listen)
+			errx(2, "-s: only a connecting socket has a source");
+		parse_addr("-s", src, &o->src);
+		o->src_set = true;
+	}
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
 	if (o->mode_set && (!o->listen || o->addr.abstract))
@@ -314,12 +319,7 @@ parse_options(int argc, char **argv, struct options *o)
 		errx(2, "one address expected, %d given (relaying two "
 		    "addresses is not supported yet)", argc);
 	parse_addr("address", argv[0], &o->addr);
-	if (src != NULL) {
-		o->src_set = true;
-		if (!o->listen)
-			parse_addr("-s", src, &o->src);
-	}
-	check_rules(o);
+	check_rules(o, src);
 }
 
 /*

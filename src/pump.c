@@ -122,15 +122,23 @@ wants_room(const struct flow *f)
 	return end_ready(f->dst) && next_unit(f, &len, &used);
 }
 
-/* The source ended and all went out: the destination hears of it
- * (half-close), and from stdin's end -q starts. */
+/*
+ * The source ended and all went out: the destination hears of it
+ * (half-close), and from stdin's end -q starts.  The half-close is
+ * activity too: -w and -q count from the same moment, so that with equal
+ * values -q ends the session, as asked, and -w does not.
+ */
 static void
 flow_finish(struct session *s, struct flow *f)
 {
+	double t = clock_now();
+
 	f->done = true;
 	end_shutdown(f->dst, SHUT_WR);
+	if (s->o->timeout > 0)
+		s->idle_at = t + s->o->timeout;
 	if (f->src->kind == END_STDIO && s->o->quit_after >= 0)
-		s->quit_at = clock_now() + s->o->quit_after;
+		s->quit_at = t + s->o->quit_after;
 }
 
 /* The destination takes nothing more (a closed stdout, a peer gone): what
@@ -273,24 +281,31 @@ flow_poll(const struct flow *f, const struct flow *r, struct pollfd *pfd)
 	pfd[1].fd = pfd[1].events || hup ? f->dst->wfd : -1;
 }
 
+/* Input at the source: a read, or a zero-copy move. */
+static int
+flow_take(struct session *s, struct flow *f, const struct pollfd *pfd)
+{
+	if (pfd[0].revents == 0 || f->src->eof)
+		return 0;
+	if (f->how != MOVE_COPY)
+		return flow_fast(s, f, SRC_READY);
+	return flow_read(s, f, pfd[0].revents);
+}
+
 /*
- * What was read goes on at once where that cannot block (a send, a write
- * to a regular file); a full destination that drains moves at once too,
- * since nothing else takes from the source.
+ * Output to the destination.  What was read goes on at once where that
+ * cannot block (a send, a write to a regular file); a full destination
+ * that drains moves at once too, since nothing else takes from the
+ * source.  Any event on a slot that only watched is the peer's hang-up.
  */
 static int
-flow_serve(struct session *s, struct flow *f, const struct pollfd *pfd)
+flow_give(struct session *s, struct flow *f, const struct pollfd *pfd)
 {
 	bool fast = f->how != MOVE_COPY;
 
-	if (pfd[0].revents && !f->src->eof) {
-		if ((fast ? flow_fast(s, f, SRC_READY) :
-		    flow_read(s, f, pfd[0].revents)) == -1)
-			return -1;
-		if (!fast && f->dst->instant && wants_room(f) &&
-		    flow_write(s, f) == -1)
-			return -1;
-	}
+	if (pfd[0].revents && !fast && f->dst->instant && wants_room(f) &&
+	    flow_write(s, f) == -1)
+		return -1;
 	if (f->done || pfd[1].revents == 0)
 		return 0;
 	if (pfd[1].events == 0) {
@@ -352,8 +367,8 @@ poll_timeout(const struct session *s)
 	return clock_ms_until(next);
 }
 
-/* After a poll: a reply pause over, -q (0: go on, now that nothing more
- * is taken) or -w (-1: given up). */
+/* After a poll: a reply pause over, -q (nothing more is taken), or -w
+ * (-1: given up), unless -q ends the session no later. */
 static int
 deadlines(struct session *s)
 {
@@ -365,12 +380,15 @@ deadlines(struct session *s)
 		    t >= s->flow[i].src->retry_at)
 			s->flow[i].src->retry_at = -1;
 	if (s->quit_at >= 0 && t >= s->quit_at) {
-		/* Take nothing more; what was read still goes out. */
+		/* Take nothing more; what was read still goes out.  -q
+		 * ends the session, so -w is not what ended it. */
 		for (i = 0; i < 2; i++)
 			s->flow[i].src->eof = true;
 		s->quit_at = -1;
+		return 0;
 	}
-	if (s->idle_at >= 0 && t >= s->idle_at) {
+	if (s->idle_at >= 0 && t >= s->idle_at &&
+	    (s->quit_at < 0 || s->idle_at < s->quit_at)) {
 		warnx("%s: idle for %g seconds, giving up", s->o->addr.text,
 		    s->o->timeout);
 		return -1;
@@ -411,8 +429,13 @@ pump_loop(struct session *s)
 		}
 		if (deadlines(s) == -1)
 			return -1;
+		/* Every input first: a datagram's sender is known before
+		 * stdin is sent to the most recent one. */
 		for (i = 0; i < 2; i++)
-			if (flow_serve(s, &s->flow[i], &pfd[2 * i]) == -1)
+			if (flow_take(s, &s->flow[i], &pfd[2 * i]) == -1)
+				return -1;
+		for (i = 0; i < 2; i++)
+			if (flow_give(s, &s->flow[i], &pfd[2 * i]) == -1)
 				return -1;
 	}
 }

@@ -86,6 +86,34 @@ wait_size() {
 ucat: message from $T/b" "$(grep 'message from' "$T/srv.err")"
 }
 
+@test "datagram: stdin goes to a sender whose message came at the same time" {
+	# Stopped, the listener is given B's message and a line of stdin at
+	# once: the line is B's, not that of A, who sent before.
+	mkfifo "$T/in"
+	spawn srv sh -c 'echo $$ >"$0"; exec "$1" -v -u -l "$2" <"$3"' \
+	    "$T/srv.pid" "$UCAT" "$T/d" "$T/in"
+	exec 5>"$T/in"
+	wait_for srv 'listening on'
+	spawn a "$UCAT" -u -s "$T/a" -q 20 "$T/d" <<<from-a
+	wait_out srv from-a
+	kill -STOP "$(cat "$T/srv.pid")"
+	spawn b python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[2])
+s.sendto(b"from-b\n", sys.argv[1])
+print("sent", flush=True)
+s.settimeout(30)
+print(s.recv(100).decode(), end="", flush=True)' "$T/d" "$T/b"
+	wait_out b sent
+	echo reply >&5
+	kill -CONT "$(cat "$T/srv.pid")"
+	wait_out b reply
+	exec 5>&-
+	check_eq "second sender got" "sent
+reply" "$(cat "$T/b.out")"
+	check_eq "first sender got" "" "$(cat "$T/a.out")"
+}
+
 @test "datagram: -s binds the client there, it gets replies, the file goes at exit" {
 	echo pong >"$T/reply"
 	listen srv -u "$T/d" <"$T/reply"
