@@ -161,6 +161,24 @@ refused_untouched() {
 	check_eq "what is at $path" "$before" "$(ident "$path")"
 }
 
+# A user and group that are not ours, for running a peer as someone else.
+NOBODY_UID=$(id -u nobody 2>/dev/null || echo 65534)
+NOBODY_GID=$(id -g nobody 2>/dev/null || echo 65534)
+
+# need_nobody: skip unless we are root and can run ucat as nobody.  $T is
+# opened up so that nobody can reach what the test puts in it.
+need_nobody() {
+	[ "$(id -u)" = 0 ] || skip "running a peer as another user needs root"
+	need setpriv
+	chmod 755 "$T"
+	as_nobody test -x "$UCAT" ||
+		skip "nobody cannot run $UCAT (a parent directory is closed)"
+}
+
+as_nobody() {
+	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups "$@"
+}
+
 need() {
 	local c
 	for c in "$@"; do
