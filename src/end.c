@@ -39,16 +39,18 @@ end_stdio(struct end *e, const struct options *o, char *buf)
 	}
 }
 
-/* A connected socket, or a datagram listener's, as an end. */
+/* A connected socket, or a datagram listener's, named name in messages,
+ * buffered in buf (END_BUF_SIZE bytes). */
 void
-end_socket(struct end *e, const struct options *o, int fd, char *buf)
+end_socket(struct end *e, const struct options *o, int fd, const char *name,
+    char *buf)
 {
 	memset(e, 0, sizeof(*e));
 	e->buf.data = buf;
 	e->buf.size = END_BUF_SIZE;
 	e->kind = o->type == SOCK_STREAM ? END_STREAM : END_MESSAGE;
 	e->type = o->type;
-	e->name = o->addr.text;
+	e->name = name;
 	e->rfd = e->wfd = fd;
 	/* A send never waits (MSG_DONTWAIT), nor does a datagram's. */
 	e->instant = true;
@@ -88,13 +90,15 @@ outcome(struct end *e, ssize_t r, size_t *n, bool reading)
 	case EAGAIN:
 		return IO_AGAIN;
 	case ECONNRESET:
-		if (e->kind != END_STDIO)
-			return reading ? IO_EOF : IO_GONE;
-		break;
+		if (e->kind == END_STDIO)
+			break;
+		e->reset = true;
+		return reading ? IO_EOF : IO_GONE;
 	case EPIPE:
-		if (!reading)
-			return IO_GONE;
-		break;
+		if (reading)
+			break;
+		e->reset = e->kind != END_STDIO;
+		return IO_GONE;
 	}
 	end_warn(e, reading);
 	return IO_FAIL;

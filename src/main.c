@@ -60,7 +60,7 @@ static const char usage_text[] =
 "usage: ucat [-dkLluVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
 "            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
 "            [-s address] [-w secs] [--allow-gid list] [--allow-uid list]\n"
-"            [--max-conns n] [--wait secs] address\n"
+"            [--max-conns n] [--wait secs] address [target]\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
 "  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
@@ -76,16 +76,18 @@ static const char usage_text[] =
 "\n"
 "listening:\n"
 "  -m, --mode MODE      socket file mode (octal), never more open\n"
-"  -k, --keep-open      serve one client after another (with -e/-c: at once)\n"
+"  -k, --keep-open      serve one client after another (with -e/-c or a\n"
+"                       relay: at once)\n"
 "  -e, --exec PROG      run PROG ARGS (split on blanks, no shell) per client\n"
 "  -c, --sh-exec CMD    run /bin/sh -c CMD per client\n"
-"      --max-conns N    with -k and -e/-c: at most N clients at once (100)\n"
+"      --max-conns N    with -k and -e/-c or a relay: at most N clients at\n"
+"                       once (100)\n"
 "      --allow-uid LIST only peers with these user ids or names\n"
 "      --allow-gid LIST only peers with these group ids or names\n"
 "      --keep-file      leave the socket file in place at exit\n"
 "\n"
 "connecting:\n"
-"  -s, --source ADDR    bind to ADDR first\n"
+"  -s, --source ADDR    bind to ADDR first (a relay: its connection to target)\n"
 "  -z, --probe          only check that something accepts at address\n"
 "      --wait S         retry until the address accepts, up to S seconds\n"
 "\n"
@@ -93,7 +95,11 @@ static const char usage_text[] =
 "  -V, --version        show the version and exit\n"
 "\n"
 "address: a path (at most 107 bytes), @name for a Linux abstract name,\n"
-"or @ alone with -l for a name the kernel picks.  ./@x is a file.\n";
+"or @ alone with -l for a name the kernel picks.  ./@x is a file.\n"
+"\n"
+"relay: with a target, stdin and stdout are not used: each client of\n"
+"address (-l), or one connection to address, is joined to a new\n"
+"connection to target, and bytes move both ways.\n";
 
 /* After a usage error: the synopsis only, the rest is one -h away. */
 static void __attribute__((noreturn))
@@ -264,6 +270,27 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 	}
 }
 
+/* What a relay (two addresses) does not take: it reads no stdin. */
+static void
+check_relay(const struct options *o, bool src)
+{
+	if (o->exec_argv != NULL)
+		errx(2, "-e, -c: a relay runs no program; give one address");
+	if (o->type == SOCK_DGRAM)
+		errx(2, "-u: relaying datagrams is not supported yet");
+	if (o->probe)
+		errx(2, "-z: probes one address; give one");
+	if (o->target.autobind)
+		errx(2, "target '@': a name chosen by the kernel cannot be "
+		    "connected to");
+	if (o->no_stdin || o->lines || !isnan(o->quit_after))
+		errx(2, "%s: a relay reads no standard input", o->no_stdin ?
+		    "-d" : o->lines ? "-L" : "-q");
+	if (src && o->keep_open)
+		errx(2, "-s: with -k, concurrent connections to the target "
+		    "cannot share one address");
+}
+
 /*
  * The rules between flags and addresses, one check each, with -s's
  * address read where its rule allows it.  A datagram client without -q
@@ -274,8 +301,10 @@ check_rules(struct options *o, const char *src)
 {
 	if (o->addr.autobind && !o->listen)
 		errx(2, "address '@': a name chosen by the kernel needs -l");
+	if (o->relay)
+		check_relay(o, src != NULL);
 	if (src != NULL) {
-		if (o->listen)
+		if (o->listen && !o->relay)
 			errx(2, "-s: only a connecting socket has a source");
 		parse_addr("-s", src, &o->src);
 		o->src_set = true;
@@ -315,10 +344,13 @@ parse_options(int argc, char **argv, struct options *o)
 		warnx("no address given");
 		usage();
 	}
-	if (argc > 1)
-		errx(2, "one address expected, %d given (relaying two "
-		    "addresses is not supported yet)", argc);
+	if (argc > 2)
+		errx(2, "at most two addresses expected, %d given", argc);
 	parse_addr("address", argv[0], &o->addr);
+	if (argc == 2) {
+		parse_addr("target", argv[1], &o->target);
+		o->relay = true;
+	}
 	check_rules(o, src);
 }
 
@@ -359,21 +391,12 @@ check_stdio(const struct options *o)
 		err(1, "stdout");
 }
 
-/* One line for a failed socket step, with the kinder words where known. */
+/* One line for a failed socket step, then exit 1. */
 static void __attribute__((noreturn))
 die_sock(const char *what, const struct uaddr *ua)
 {
-	switch (errno) {
-	case ENOTSOCK:
-		errx(1, "%s: exists and is not a socket; not touching it",
-		    ua->text);
-	case EADDRINUSE:
-		errx(1, "%s: address in use", ua->text);
-	case ETIMEDOUT:
-		errx(1, "%s %s: timed out", what, ua->text);
-	default:
-		err(1, "%s %s", what, ua->text);
-	}
+	sock_warn(what, ua);
+	exit(1);
 }
 
 static int
@@ -402,7 +425,10 @@ run_connect(const struct options *o)
 	bool bind_failed;
 	int fd;
 
-	if ((fd = sock_connect(o, &bind_failed)) == -1) {
+	if (o->relay)
+		return relay_connect(o) == 0 ? 0 : 1;
+	if ((fd = sock_connect(o, &o->addr, o->src_set ? &o->src : NULL,
+	    &bind_failed)) == -1) {
 		if (o->probe && !bind_failed) {
 			if (o->verbose)
 				warn("connect %s", o->addr.text);

@@ -114,8 +114,10 @@ message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
 	if (got == -1) {
 		if (errno == EAGAIN)
 			return IO_AGAIN;
-		if (errno == ECONNRESET)
+		if (errno == ECONNRESET) {
+			e->reset = true;
 			return IO_EOF;
+		}
 		end_warn(e, true);
 		return IO_FAIL;
 	}
@@ -164,6 +166,7 @@ message_write(struct end *e, const char *p, size_t len, size_t *n)
 		return IO_AGAIN;
 	case EPIPE:
 	case ECONNRESET:
+		e->reset = true;
 		return IO_GONE;
 	case ECONNREFUSED:
 	case ENOENT:

@@ -30,6 +30,8 @@ struct flow {
 					 * an empty buffer */
 	bool		 lines;		/* -L into messages: a line each */
 	bool		 newline;	/* -L out of messages: one after each */
+	bool		 held;		/* whole: a message (maybe empty) is in
+					 * buf */
 	bool		 done;
 	bool		 blocked;	/* zero-copy: dst was full */
 };
@@ -38,6 +40,7 @@ struct flow {
 struct session {
 	const struct options *o;
 	struct flow	 flow[2];
+	bool		 relay;		/* two sockets: a reset ends both */
 	struct flow	*waiting;	/* the flow whose moves may block */
 	bool		 never_wait;	/* a blocking move came back EAGAIN */
 	double		 quit_at;	/* -q; < 0: none */
@@ -52,13 +55,25 @@ struct session {
  */
 enum seen { SRC_READY, DST_READY, MAY_WAIT };
 
-/* Marks n bytes written; an empty buffer starts over at its beginning. */
+/* Marks n bytes written; an empty buffer starts over at its beginning,
+ * and holds no message. */
 static void
-consume(struct buf *b, size_t n)
+consume(struct flow *f, size_t n)
 {
+	struct buf *b = f->buf;
+
 	b->head += n;
-	if (b->head == b->tail)
+	if (b->head == b->tail) {
 		b->head = b->tail = 0;
+		f->held = false;
+	}
+}
+
+/* Something read is still to be written: bytes, or an empty message. */
+static bool
+pending(const struct flow *f)
+{
+	return f->buf->head != f->buf->tail || f->held;
 }
 
 static void
@@ -82,7 +97,7 @@ next_unit(const struct flow *f, size_t *len, size_t *used)
 
 	*len = *used = n;
 	if (!f->lines)
-		return n > 0;
+		return n > 0 || f->held;
 	if ((nl = memchr(b->data + b->head, '\n', n)) != NULL) {
 		*len = (size_t)(nl - (b->data + b->head));
 		*used = *len + 1;
@@ -103,7 +118,7 @@ wants_input(const struct flow *f)
 	if (f->how != MOVE_COPY)
 		return !f->blocked;
 	if (f->whole)
-		return f->buf->head == f->buf->tail;
+		return !pending(f);
 	if (f->lines)
 		return !next_unit(f, &len, &used);
 	return f->buf->tail < f->buf->size;
@@ -185,6 +200,7 @@ flow_read(struct session *s, struct flow *f, short revents)
 	if (r != IO_DONE && r != IO_EOF)
 		return 0;
 	b->tail += n;
+	f->held = r == IO_DONE && f->whole;
 	if (r == IO_DONE && f->newline)
 		b->data[b->tail++] = '\n';
 	active(s);
@@ -198,9 +214,14 @@ flow_write(struct session *s, struct flow *f)
 
 	if (!next_unit(f, &len, &used))
 		return 0;
+	/* An empty message has nothing to write out to a byte end. */
+	if (len == 0 && f->dst->kind != END_MESSAGE) {
+		consume(f, used);
+		return 0;
+	}
 	switch (end_write(f->dst, f->buf->data + f->buf->head, len, &n)) {
 	case IO_DONE:
-		consume(f->buf, f->dst->kind == END_MESSAGE ? used : n);
+		consume(f, f->dst->kind == END_MESSAGE ? used : n);
 		active(s);
 		return 0;
 	case IO_GONE:
@@ -246,11 +267,12 @@ flow_fast(struct session *s, struct flow *f, enum seen seen)
 		return 0;
 	case ECONNRESET:
 		if (f->src->kind != END_STDIO) {
-			f->src->eof = true;
+			f->src->eof = f->src->reset = true;
 			return 0;
 		}
 		/* FALLTHROUGH */
 	case EPIPE:
+		f->dst->reset = f->dst->kind != END_STDIO;
 		flow_gone(f);
 		return 0;
 	case EINVAL:
@@ -396,6 +418,13 @@ deadlines(struct session *s)
 	return 0;
 }
 
+/* Between two sockets, a reset on either side ends both at once. */
+static bool
+reset(const struct session *s)
+{
+	return s->relay && (s->flow[0].src->reset || s->flow[1].src->reset);
+}
+
 static int
 pump_loop(struct session *s)
 {
@@ -406,11 +435,10 @@ pump_loop(struct session *s)
 	for (;;) {
 		for (i = 0; i < 2; i++) {
 			f = &s->flow[i];
-			if (!f->done && f->src->eof &&
-			    f->buf->head == f->buf->tail)
+			if (!f->done && f->src->eof && !pending(f))
 				flow_finish(s, f);
 		}
-		if (s->flow[0].done && s->flow[1].done)
+		if ((s->flow[0].done && s->flow[1].done) || reset(s))
 			return 0;
 		set_waiting(s, f = waiting_flow(s));
 		if (f != NULL) {
@@ -463,8 +491,9 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 
 /*
  * Pumps between ends a and b until both flows, a to b and b to a, are
- * done.  What outlives a connection lives in the ends (see end_stdio).
- * With -v the byte counts of b, the socket, are reported.
+ * done, or (two sockets) either side resets.  What outlives a connection
+ * lives in the ends (see end_stdio).  With -v the byte counts of b, the
+ * socket connected to, are reported.
  */
 int
 pump_run(const struct options *o, struct end *a, struct end *b)
@@ -475,6 +504,7 @@ pump_run(const struct options *o, struct end *a, struct end *b)
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.quit_at = s.idle_at = -1;
+	s.relay = a->kind != END_STDIO && b->kind != END_STDIO;
 	flow_init(&s.flow[0], o, a, b);
 	flow_init(&s.flow[1], o, b, a);
 	active(&s);
@@ -502,6 +532,6 @@ pump_stdio(const struct options *o, int fd)
 
 	if (io.buf.data == NULL)
 		end_stdio(&io, o, iobuf);
-	end_socket(&sock, o, fd, sockbuf);
+	end_socket(&sock, o, fd, o->addr.text, sockbuf);
 	return pump_run(o, &io, &sock);
 }

@@ -1,4 +1,4 @@
-/* serve.c: a listener's clients: access control, then a pump or a program each. */
+/* serve.c: a listener's clients: access control, then a pump, a relay or a program each. */
 #include "config.h"
 
 #include <sys/wait.h>
@@ -77,7 +77,8 @@ next_client(const struct options *o, int lfd, struct peer *pc)
 	}
 }
 
-/* -e/-c with -k: a child per client, at most --max-conns at once. */
+/* -e/-c or a relay, with -k: a child per client, at most --max-conns at
+ * once. */
 static int
 serve_children(const struct options *o, int lfd)
 {
@@ -108,7 +109,9 @@ serve_children(const struct options *o, int lfd)
 			warn("accept on %s", o->addr.text);
 			return -1;
 		}
-		if ((pid = exec_spawn(o, fd, fd, &pc)) == -1)
+		if (o->relay && (pid = relay_spawn(o, lfd, fd)) == -1)
+			warn("fork");
+		else if (!o->relay && (pid = exec_spawn(o, fd, fd, &pc)) == -1)
 			warn("exec %s", o->exec_argv[0]);
 		else
 			children++;
@@ -181,7 +184,7 @@ serve_run(const struct options *o, int lfd)
 		return serve_datagrams(o, lfd) == 0 ? 0 : 1;
 	if (o->type == SOCK_DGRAM)
 		return pump_stdio(o, lfd) == 0 ? 0 : 1;
-	if (o->exec_argv != NULL && o->keep_open)
+	if ((o->exec_argv != NULL || o->relay) && o->keep_open)
 		return serve_children(o, lfd) == 0 ? 0 : 1;
 	do {
 		if ((fd = next_client(o, lfd, &pc)) == -1) {
@@ -192,6 +195,8 @@ serve_run(const struct options *o, int lfd)
 			close(lfd);
 		if (o->exec_argv != NULL)
 			return exec_run(o, fd, &pc);
+		if (o->relay)
+			return relay_client(o, fd) == 0 ? 0 : 1;
 		rc = pump_stdio(o, fd);
 		close(fd);
 	} while (o->keep_open && rc == 0);

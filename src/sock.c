@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -230,14 +231,14 @@ set_sndtimeo(int fd, double secs)
  * listens yet, backing off from 10 ms to 100 ms between tries.
  */
 static int
-connect_retry(int fd, const struct options *o)
+connect_retry(int fd, const struct options *o, const struct uaddr *to)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&o->addr.sun;
+	const struct sockaddr *sa = (const struct sockaddr *)&to->sun;
 	double deadline = clock_now() + o->wait, pause = 0.01, left;
 	struct timespec ts;
 
 	for (;;) {
-		if (connect(fd, sa, o->addr.len) == 0)
+		if (connect(fd, sa, to->len) == 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
@@ -254,14 +255,16 @@ connect_retry(int fd, const struct options *o)
 }
 
 /*
- * Connects to o->addr.  A datagram client binds first (to -s, or to an
- * autobound abstract name) so that the server has an address to answer.
- * The -w timeout rides on SO_SNDTIMEO, which bounds a blocking AF_UNIX
- * connect waiting for room in a full backlog; expiry is ETIMEDOUT.
- * *bind_failed tells the caller which of the two steps failed.
+ * Connects to the address to, having bound to src first if it is not
+ * NULL.  A datagram client with no src binds to an autobound abstract name
+ * so that the server has an address to answer.  The -w timeout rides on
+ * SO_SNDTIMEO, which bounds a blocking AF_UNIX connect waiting for room in
+ * a full backlog; expiry is ETIMEDOUT.  *bind_failed tells the caller
+ * which of the two steps failed.
  */
 int
-sock_connect(const struct options *o, bool *bind_failed)
+sock_connect(const struct options *o, const struct uaddr *to,
+    const struct uaddr *src, bool *bind_failed)
 {
 	struct uaddr any;
 	int fd, rc, saved;
@@ -270,8 +273,8 @@ sock_connect(const struct options *o, bool *bind_failed)
 	if ((fd = sock_open(o->type)) == -1)
 		return -1;
 	rc = 0;
-	if (o->src_set) {
-		rc = sock_bind(fd, &o->src, o);
+	if (src != NULL) {
+		rc = sock_bind(fd, src, o);
 	} else if (o->type == SOCK_DGRAM && !o->probe) {
 #ifdef HAVE_ABSTRACT_NAMESPACE
 		(void)addr_parse("@", &any);
@@ -284,7 +287,7 @@ sock_connect(const struct options *o, bool *bind_failed)
 	}
 	if (o->timeout > 0 && set_sndtimeo(fd, o->timeout) == -1)
 		goto fail;
-	if ((rc = connect_retry(fd, o)) == -1) {
+	if ((rc = connect_retry(fd, o, to)) == -1) {
 		if (errno == EAGAIN && o->timeout > 0)
 			errno = ETIMEDOUT;
 		goto fail;
@@ -297,6 +300,38 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* One line for a failed socket step on ua, with the kinder words where
+ * they are known. */
+void
+sock_warn(const char *what, const struct uaddr *ua)
+{
+	switch (errno) {
+	case ENOTSOCK:
+		warnx("%s: exists and is not a socket; not touching it",
+		    ua->text);
+		break;
+	case EADDRINUSE:
+		warnx("%s: address in use", ua->text);
+		break;
+	case ETIMEDOUT:
+		warnx("%s %s: timed out", what, ua->text);
+		break;
+	default:
+		warn("%s %s", what, ua->text);
+	}
+}
+
+/* In a child that serves one client: the parent's files are not its own
+ * to remove. */
+void
+sock_forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		files[i].armed = 0;
 }
 
 /* The peer's credentials, where the system can tell them. */

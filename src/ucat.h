@@ -40,6 +40,8 @@ struct options {
 	bool		mode_set;
 	mode_t		mode;		/* -m */
 	struct uaddr	addr;		/* ADDRESS */
+	bool		relay;		/* a second address was given */
+	struct uaddr	target;		/* TARGET */
 	bool		src_set;
 	struct uaddr	src;		/* -s */
 	bool		probe;		/* -z */
@@ -83,8 +85,11 @@ const char *addr_format(const struct sockaddr_un *, socklen_t, char *,
 /* sock.c */
 int	sock_listen(const struct options *);
 int	sock_accept(int);
-int	sock_connect(const struct options *, bool *);
+int	sock_connect(const struct options *, const struct uaddr *,
+	    const struct uaddr *, bool *);
 void	sock_prepare(int, const struct options *);
+void	sock_warn(const char *, const struct uaddr *);
+void	sock_forget(void);
 int	sock_peer(int, struct peer *);
 void	sock_cleanup(void);
 
@@ -139,6 +144,8 @@ struct end {
 	bool		 instant;	/* a write never waits: a socket's
 					 * (MSG_DONTWAIT), a regular file's */
 	bool		 nonblock;	/* O_NONBLOCK set by ucat */
+	bool		 reset;		/* a socket's peer reset it (ECONNRESET,
+					 * EPIPE) */
 	enum move	 rmove;		/* zero-copy out of stdin */
 	enum move	 wmove;		/* zero-copy into stdout */
 	uint64_t	 nread;
@@ -157,7 +164,8 @@ struct end {
 
 /* end.c */
 void	end_stdio(struct end *, const struct options *, char *);
-void	end_socket(struct end *, const struct options *, int, char *);
+void	end_socket(struct end *, const struct options *, int, const char *,
+	    char *);
 enum io	end_read(struct end *, char *, size_t, size_t *, short);
 enum io	end_write(struct end *, const char *, size_t, size_t *);
 void	end_shutdown(struct end *, int);
@@ -181,6 +189,11 @@ int	clock_ms_until(double);
 void	signals_fatal(sigset_t *);
 void	signals_setup(void);
 void	signals_child(void);
+
+/* relay.c */
+int	relay_client(const struct options *, int);
+pid_t	relay_spawn(const struct options *, int, int);
+int	relay_connect(const struct options *);
 
 /* serve.c */
 int	serve_run(const struct options *, int);

@@ -81,9 +81,9 @@ listing() {
 	usage_error "address"
 }
 
-@test "cli: two addresses are a usage error" {
-	usage_error "address" a b
-	usage_error "address" -l a b
+@test "cli: three addresses are a usage error (two make a relay)" {
+	usage_error "at most two addresses" a b c
+	usage_error "at most two addresses" -l a b c
 }
 
 @test "cli: bad numbers name the flag and the value" {

@@ -1,0 +1,88 @@
+/* relay.c: a client joined to a new connection to TARGET, both ways, by the pump. */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+/* Connects to TARGET, bound to -s first if given; a failure is reported
+ * with TARGET's name. */
+static int
+connect_target(const struct options *o)
+{
+	bool bind_failed;
+	int fd;
+
+	fd = sock_connect(o, &o->target, o->src_set ? &o->src : NULL,
+	    &bind_failed);
+	if (fd == -1)
+		sock_warn(bind_failed ? "bind" : "connect",
+		    bind_failed ? &o->src : &o->target);
+	else if (o->verbose)
+		warnx("connected to %s", o->target.text);
+	return fd;
+}
+
+/*
+ * Joins the client on fd to a new connection to TARGET until both ways
+ * are done, or either side resets; then closes both.  A TARGET that cannot
+ * be reached closes the client at once.  Returns 0, or -1 (reported).
+ */
+int
+relay_client(const struct options *o, int fd)
+{
+	static char cbuf[END_BUF_SIZE], tbuf[END_BUF_SIZE];
+	struct end client, target;
+	int up, rc;
+
+	if ((up = connect_target(o)) == -1) {
+		close(fd);
+		return -1;
+	}
+	end_socket(&client, o, fd, o->addr.text, cbuf);
+	end_socket(&target, o, up, o->target.text, tbuf);
+	rc = pump_run(o, &client, &target);
+	close(fd);
+	close(up);
+	return rc;
+}
+
+/*
+ * With -k: the client on fd is relayed by a child of its own, so that a
+ * stalled client or TARGET never delays another.  The child owns neither
+ * the listening socket nor its file.  Returns the child's pid, or -1.
+ */
+pid_t
+relay_spawn(const struct options *o, int lfd, int fd)
+{
+	sigset_t none;
+	pid_t pid;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	close(lfd);
+	sock_forget();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	_exit(relay_client(o, fd) == 0 ? 0 : 1);
+}
+
+/* Without -l: connects to ADDRESS, then joins it to TARGET once. */
+int
+relay_connect(const struct options *o)
+{
+	bool bind_failed;
+	int fd;
+
+	if ((fd = sock_connect(o, &o->addr, NULL, &bind_failed)) == -1) {
+		sock_warn("connect", &o->addr);
+		return -1;
+	}
+	if (o->verbose)
+		warnx("connected to %s", o->addr.text);
+	return relay_client(o, fd);
+}
