@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ucat.h"
 #include "compat.h"
@@ -34,6 +35,12 @@ struct flow {
 					 * buf */
 	bool		 done;
 	bool		 blocked;	/* zero-copy: dst was full */
+	/* MOVE_PIPE: a pipe of the flow's own stands for buf. */
+	int		 pipe[2];
+	size_t		 pipecap;	/* bytes it holds */
+	size_t		 piped;		/* bytes in it */
+	bool		 pipefull;	/* it took nothing more (its slots, not
+					 * its bytes, ran out) */
 };
 
 /* Two flows over two ends, and the deadlines they share. */
@@ -73,7 +80,15 @@ consume(struct flow *f, size_t n)
 static bool
 pending(const struct flow *f)
 {
-	return f->buf->head != f->buf->tail || f->held;
+	return f->buf->head != f->buf->tail || f->held || f->piped > 0;
+}
+
+/* Moved through a buffer of ucat's (memory, or its own pipe): read when
+ * there is room, written when there is something, as poll says. */
+static bool
+buffered(const struct flow *f)
+{
+	return f->how == MOVE_COPY || f->how == MOVE_PIPE;
 }
 
 static void
@@ -115,6 +130,8 @@ wants_input(const struct flow *f)
 
 	if (f->done || f->src->eof || !end_ready(f->dst))
 		return false;
+	if (f->how == MOVE_PIPE)
+		return f->piped < f->pipecap && !f->pipefull;
 	if (f->how != MOVE_COPY)
 		return !f->blocked;
 	if (f->whole)
@@ -132,6 +149,8 @@ wants_room(const struct flow *f)
 
 	if (f->done)
 		return false;
+	if (f->how == MOVE_PIPE)
+		return f->piped > 0;
 	if (f->how != MOVE_COPY)
 		return f->blocked;
 	return end_ready(f->dst) && next_unit(f, &len, &used);
@@ -166,11 +185,78 @@ flow_gone(struct flow *f)
 	end_shutdown(f->src, SHUT_RD);
 }
 
+static void
+pipe_close(struct flow *f)
+{
+	if (f->pipe[0] == -1)
+		return;
+	close(f->pipe[0]);
+	close(f->pipe[1]);
+	f->pipe[0] = f->pipe[1] = -1;
+}
+
 /* Zero-copy is not for these descriptors: copy, now and from now on. */
 static void
 flow_copy(struct flow *f)
 {
 	f->how = f->src->rmove = f->dst->wmove = MOVE_COPY;
+	pipe_close(f);
+}
+
+/* Socket to the flow's pipe.  A pipe that takes nothing although the
+ * socket was ready has run out of slots: it waits for the next drain. */
+static int
+pipe_in(struct session *s, struct flow *f)
+{
+	ssize_t n = move_fast(MOVE_SPLICE, f->src->rfd, f->pipe[1]);
+
+	if (n >= 0) {
+		f->piped += (size_t)n;
+		f->src->nread += (uint64_t)n;
+		f->src->eof |= n == 0;
+		active(s);
+		return 0;
+	}
+	switch (errno) {
+	case EAGAIN:
+		f->pipefull = f->piped > 0;
+		return 0;
+	case ECONNRESET:
+		f->src->eof = f->src->reset = true;
+		return 0;
+	case EINVAL:
+		if (f->piped == 0)
+			flow_copy(f);
+		return 0;
+	}
+	end_warn(f->src, true);
+	return -1;
+}
+
+/* The flow's pipe to the socket. */
+static int
+pipe_out(struct session *s, struct flow *f)
+{
+	ssize_t n = move_fast(MOVE_SPLICE, f->pipe[0], f->dst->wfd);
+
+	if (n > 0) {
+		f->piped -= (size_t)n;
+		f->pipefull = false;
+		f->dst->nwritten += (uint64_t)n;
+		active(s);
+		return 0;
+	}
+	switch (n == 0 ? EAGAIN : errno) {
+	case EAGAIN:
+		return 0;
+	case EPIPE:
+	case ECONNRESET:
+		f->dst->reset = true;
+		flow_gone(f);
+		return 0;
+	}
+	end_warn(f->dst, false);
+	return -1;
 }
 
 static int
@@ -309,9 +395,18 @@ flow_take(struct session *s, struct flow *f, const struct pollfd *pfd)
 {
 	if (pfd[0].revents == 0 || f->src->eof)
 		return 0;
+	if (f->how == MOVE_PIPE)
+		return pipe_in(s, f);
 	if (f->how != MOVE_COPY)
 		return flow_fast(s, f, SRC_READY);
 	return flow_read(s, f, pfd[0].revents);
+}
+
+/* Output of what a buffer (memory, or the flow's pipe) holds. */
+static int
+flow_put(struct session *s, struct flow *f)
+{
+	return f->how == MOVE_PIPE ? pipe_out(s, f) : flow_write(s, f);
 }
 
 /*
@@ -323,10 +418,8 @@ flow_take(struct session *s, struct flow *f, const struct pollfd *pfd)
 static int
 flow_give(struct session *s, struct flow *f, const struct pollfd *pfd)
 {
-	bool fast = f->how != MOVE_COPY;
-
-	if (pfd[0].revents && !fast && f->dst->instant && wants_room(f) &&
-	    flow_write(s, f) == -1)
+	if (pfd[0].revents && buffered(f) && f->dst->instant &&
+	    wants_room(f) && flow_put(s, f) == -1)
 		return -1;
 	if (f->done || pfd[1].revents == 0)
 		return 0;
@@ -334,8 +427,8 @@ flow_give(struct session *s, struct flow *f, const struct pollfd *pfd)
 		flow_gone(f);
 		return 0;
 	}
-	if (!fast)
-		return flow_write(s, f);
+	if (buffered(f))
+		return flow_put(s, f);
 	f->blocked = false;
 	return flow_fast(s, f, DST_READY);
 }
@@ -476,8 +569,13 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 	f->src = src;
 	f->dst = dst;
 	f->buf = &src->buf;
-	/* Stdio knows what it is; a socket moves as stdio allows. */
+	f->pipe[0] = f->pipe[1] = -1;
+	/* Stdio knows what it is; a socket moves as stdio allows, and
+	 * between two stream sockets through a pipe of the flow's own. */
 	f->how = src->kind == END_STDIO ? src->rmove : dst->wmove;
+	if (src->kind == END_STREAM && dst->kind == END_STREAM &&
+	    !o->no_splice && move_pipe(f->pipe, &f->pipecap) == 0)
+		f->how = MOVE_PIPE;
 	f->whole = src->kind == END_MESSAGE ||
 	    (dst->kind == END_MESSAGE && !o->lines);
 	f->lines = dst->kind == END_MESSAGE && o->lines;
@@ -485,8 +583,10 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 	/* -d, or a stdout closed under an earlier client. */
 	f->done = src->rfd == -1 || dst->closed;
 	/* splice(2) and sendfile(2) take no MSG_DONTWAIT. */
-	if (f->how != MOVE_COPY)
-		end_nonblock(src->kind == END_STDIO ? dst : src, true);
+	if (f->how != MOVE_COPY && src->kind != END_STDIO)
+		end_nonblock(src, true);
+	if (f->how != MOVE_COPY && dst->kind != END_STDIO)
+		end_nonblock(dst, true);
 }
 
 /*
@@ -510,6 +610,8 @@ pump_run(const struct options *o, struct end *a, struct end *b)
 	active(&s);
 
 	rc = pump_loop(&s);
+	pipe_close(&s.flow[0]);
+	pipe_close(&s.flow[1]);
 	/* What was claimed of a file and not sent is the file's again. */
 	move_unclaim();
 	if (o->verbose)

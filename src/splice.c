@@ -1,4 +1,4 @@
-/* splice.c: zero-copy moves between stdio and a stream socket. */
+/* splice.c: zero-copy moves: stdio to a stream socket and back, and socket to socket through a pipe. */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -46,6 +46,33 @@ move_choose(int fd, bool from)
 #endif
 	(void)from;
 	return MOVE_COPY;
+}
+
+/*
+ * A pipe of ucat's own for moving between two sockets with splice(2), as
+ * large as it may be; *cap is what it holds.  -1 where there is no
+ * splice(2), or no pipe.
+ */
+int
+move_pipe(int p[2], size_t *cap)
+{
+#ifdef HAVE_SPLICE
+	int n = -1;
+
+	if (pipe_cloexec(p) == -1)
+		return -1;
+#if HAVE_DECL_F_SETPIPE_SZ
+	/* Best effort: a smaller pipe only means more moves. */
+	n = fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
+#endif
+	*cap = n > 0 ? (size_t)n : 65536;
+	return 0;
+#else
+	(void)p;
+	(void)cap;
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 #ifdef USE_SENDFILE

@@ -97,9 +97,12 @@ void	sock_cleanup(void);
 enum move {
 	MOVE_COPY,			/* read(2) and write(2) through a buffer */
 	MOVE_SPLICE,			/* splice(2): the stdio end is a pipe */
-	MOVE_SENDFILE			/* sendfile(2): stdin is a regular file */
+	MOVE_SENDFILE,			/* sendfile(2): stdin is a regular file */
+	MOVE_PIPE			/* splice(2) in and out of a pipe of
+					 * ucat's own: socket to socket */
 };
 enum move move_choose(int, bool);
+int	move_pipe(int [2], size_t *);
 ssize_t	move_fast(enum move, int, int);
 void	move_unclaim(void);
 

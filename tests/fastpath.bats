@@ -126,3 +126,22 @@ send_file() {
 	polls_at_most "$T/cli.log" $(($(calls "$T/cli.log" sendto) + 3)) \
 		"sends + 3"
 }
+
+@test "fast path: a relay moves a stream with splice, never through memory" {
+	fast_path
+	listen back "$T/back" </dev/null
+	spawn rel bash -c 'exec env ASAN_OPTIONS=detect_leaks=0 strace -f -qq \
+	    -o "$0" -e trace=splice,read,write,recvfrom,sendto \
+	    "$1" -v -l "$2" "$3"' "$T/rel.log" "$UCAT" "$T/front" "$T/back"
+	wait_for rel 'listening on'
+	head -c 16777216 /dev/urandom >"$T/data"
+	timeout 20 "$UCAT" "$T/front" <"$T/data"
+	finish rel
+	check_eq "relay status" 0 "$STATUS"
+	finish back
+	check_eq sha "$(sha "$T/data")" "$(sha "$T/back.out")"
+	# Bytes go socket -> pipe -> socket; none is received or sent.
+	[ "$(calls "$T/rel.log" splice)" -ge 2 ]
+	check_eq "recvfrom and sendto in the relay" 0 \
+		"$(($(calls "$T/rel.log" recvfrom) + $(calls "$T/rel.log" sendto)))"
+}
