@@ -32,7 +32,8 @@ end_stdio(struct end *e, const struct options *o, char *buf)
 	e->buf.size = END_BUF_SIZE;
 	e->instant = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	e->retry_at = -1;
-	if (o->type == SOCK_STREAM && !o->no_splice) {
+	/* Spliced bytes never reach ucat's memory, where -x sees them. */
+	if (o->type == SOCK_STREAM && !o->no_splice && o->dump == NULL) {
 		if (e->rfd != -1)
 			e->rmove = move_choose(e->rfd, true);
 		e->wmove = move_choose(e->wfd, false);
@@ -65,10 +66,18 @@ end_socket(struct end *e, const struct options *o, int fd, const char *name,
 void
 end_warn(const struct end *e, bool reading)
 {
+	int saved = errno;
+
 	if (e->kind == END_STDIO)
 		warn("%s", reading ? "stdin" : "stdout");
 	else
 		warn("%s %s", reading ? "receive from" : "send to", e->name);
+	if (e->kind == END_STDIO)
+		dump_event("error: %s: %s", reading ? "stdin" : "stdout",
+		    strerror(saved));
+	else
+		dump_event("error: %s %s: %s", reading ? "receive from" :
+		    "send to", e->name, strerror(saved));
 }
 
 /*

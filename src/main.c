@@ -27,7 +27,7 @@ enum {
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
-static const char shortopts[] = ":c:de:hkLlm:q:s:uVvw:z";
+static const char shortopts[] = ":c:de:hkLlm:q:s:uVvw:x:z";
 
 static const struct option longopts[] = {
 	{ "sh-exec",	 required_argument, NULL, 'c' },
@@ -44,6 +44,7 @@ static const struct option longopts[] = {
 	{ "version",	 no_argument,	    NULL, 'V' },
 	{ "verbose",	 no_argument,	    NULL, 'v' },
 	{ "timeout",	 required_argument, NULL, 'w' },
+	{ "hexdump",	 required_argument, NULL, 'x' },
 	{ "probe",	 no_argument,	    NULL, 'z' },
 	{ "seqpacket",	 no_argument,	    NULL, OPT_SEQPACKET },
 	{ "no-shutdown", no_argument,	    NULL, OPT_NO_SHUTDOWN },
@@ -59,7 +60,8 @@ static const struct option longopts[] = {
 static const char usage_text[] =
 "usage: ucat [-dkLluVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
 "            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
-"            [-s address] [-w secs] [--allow-gid list] [--allow-uid list]\n"
+"            [-s address] [-w secs] [-x file] [--allow-gid list]\n"
+"            [--allow-uid list]\n"
 "            [--max-conns n] [--wait secs] address [target]\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
@@ -73,6 +75,8 @@ static const char usage_text[] =
 "      --no-shutdown    do not half-close the socket at stdin EOF\n"
 "      --no-splice      move data with read and write only\n"
 "  -v, --verbose        report addresses, peers and byte counts on stderr\n"
+"  -x, --hexdump FILE   append a hex dump of all traffic to FILE (- is\n"
+"                       stderr), created 0600\n"
 "\n"
 "listening:\n"
 "  -m, --mode MODE      socket file mode (octal), never more open\n"
@@ -226,6 +230,9 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 		break;
 	case 'w':
 		o->timeout = secs_arg("-w", optarg, false);
+		break;
+	case 'x':
+		o->dump = optarg;
 		break;
 	case 'z':
 		o->probe = true;
@@ -442,6 +449,7 @@ run_connect(const struct options *o)
 		warnx("connected to %s", o->addr.text);
 	if (o->probe)
 		return 0;
+	dump_connect("connected to %s", o->addr.text);
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
 
@@ -459,6 +467,9 @@ main(int argc, char **argv)
 	fill_stdio();
 	parse_options(argc, argv, &o);
 	check_stdio(&o);
+	/* Before any socket: a dump that cannot be had leaves nothing. */
+	if (o.dump != NULL && dump_open(o.dump) == -1)
+		err(1, "-x %s", o.dump);
 	signals_setup();
 	if (atexit(sock_cleanup) != 0)
 		errx(1, "atexit failed");

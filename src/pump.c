@@ -35,6 +35,9 @@ struct flow {
 					 * buf */
 	bool		 done;
 	bool		 blocked;	/* zero-copy: dst was full */
+	char		 mark;		/* -x: '>' a to b, '<' b to a */
+	uint64_t	 offset;	/* -x: stream bytes dumped */
+	uint64_t	 messages;	/* -x: messages dumped */
 	/* MOVE_PIPE: a pipe of the flow's own stands for buf. */
 	int		 pipe[2];
 	size_t		 pipecap;	/* bytes it holds */
@@ -169,6 +172,7 @@ flow_finish(struct session *s, struct flow *f)
 
 	f->done = true;
 	end_shutdown(f->dst, SHUT_WR);
+	dump_event("%c end of data", f->mark);
 	if (s->o->timeout > 0)
 		s->idle_at = t + s->o->timeout;
 	if (f->src->kind == END_STDIO && s->o->quit_after >= 0)
@@ -285,12 +289,32 @@ flow_read(struct session *s, struct flow *f, short revents)
 		f->src->eof = true;
 	if (r != IO_DONE && r != IO_EOF)
 		return 0;
+	if (r == IO_DONE && f->src->kind == END_MESSAGE &&
+	    f->dst->kind != END_MESSAGE)
+		dump_chunk(f->mark, b->data + b->tail, n, true, ++f->messages);
 	b->tail += n;
 	f->held = r == IO_DONE && f->whole;
 	if (r == IO_DONE && f->newline)
 		b->data[b->tail++] = '\n';
 	active(s);
 	return 0;
+}
+
+/*
+ * -x sees each chunk once it was delivered: a message as it is sent (or,
+ * into a byte end, as it was received), stream bytes at their offset.
+ */
+static void
+flow_dump(struct flow *f, size_t n, size_t len)
+{
+	const char *p = f->buf->data + f->buf->head;
+
+	if (f->dst->kind == END_MESSAGE && n == len)
+		dump_chunk(f->mark, p, len, true, ++f->messages);
+	else if (f->src->kind != END_MESSAGE && f->dst->kind != END_MESSAGE) {
+		dump_chunk(f->mark, p, n, false, f->offset);
+		f->offset += n;
+	}
 }
 
 static int
@@ -307,6 +331,7 @@ flow_write(struct session *s, struct flow *f)
 	}
 	switch (end_write(f->dst, f->buf->data + f->buf->head, len, &n)) {
 	case IO_DONE:
+		flow_dump(f, n, len);
 		consume(f, f->dst->kind == END_MESSAGE ? used : n);
 		active(s);
 		return 0;
@@ -506,6 +531,7 @@ deadlines(struct session *s)
 	    (s->quit_at < 0 || s->idle_at < s->quit_at)) {
 		warnx("%s: idle for %g seconds, giving up", s->o->addr.text,
 		    s->o->timeout);
+		dump_event("error: idle for %g seconds", s->o->timeout);
 		return -1;
 	}
 	return 0;
@@ -574,7 +600,8 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 	 * between two stream sockets through a pipe of the flow's own. */
 	f->how = src->kind == END_STDIO ? src->rmove : dst->wmove;
 	if (src->kind == END_STREAM && dst->kind == END_STREAM &&
-	    !o->no_splice && move_pipe(f->pipe, &f->pipecap) == 0)
+	    !o->no_splice && !dump_on() &&
+	    move_pipe(f->pipe, &f->pipecap) == 0)
 		f->how = MOVE_PIPE;
 	f->whole = src->kind == END_MESSAGE ||
 	    (dst->kind == END_MESSAGE && !o->lines);
@@ -607,11 +634,15 @@ pump_run(const struct options *o, struct end *a, struct end *b)
 	s.relay = a->kind != END_STDIO && b->kind != END_STDIO;
 	flow_init(&s.flow[0], o, a, b);
 	flow_init(&s.flow[1], o, b, a);
+	s.flow[0].mark = '>';
+	s.flow[1].mark = '<';
 	active(&s);
+	dump_begin();
 
 	rc = pump_loop(&s);
 	pipe_close(&s.flow[0]);
 	pipe_close(&s.flow[1]);
+	dump_end();
 	/* What was claimed of a file and not sent is the file's again. */
 	move_unclaim();
 	if (o->verbose)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ucat.h"
@@ -19,11 +20,18 @@ connect_target(const struct options *o)
 
 	fd = sock_connect(o, &o->target, o->src_set ? &o->src : NULL,
 	    &bind_failed);
-	if (fd == -1)
+	if (fd == -1) {
+		dump_event("error: %s %s: %s", bind_failed ? "bind" :
+		    "connect", bind_failed ? o->src.text : o->target.text,
+		    strerror(errno));
 		sock_warn(bind_failed ? "bind" : "connect",
 		    bind_failed ? &o->src : &o->target);
-	else if (o->verbose)
+		dump_end();
+		return -1;
+	}
+	if (o->verbose)
 		warnx("connected to %s", o->target.text);
+	dump_event("connected to %s", o->target.text);
 	return fd;
 }
 
@@ -84,5 +92,6 @@ relay_connect(const struct options *o)
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
+	dump_connect("connected to %s", o->addr.text);
 	return relay_client(o, fd);
 }

@@ -34,6 +34,7 @@ struct options {
 	bool		lines;		/* -L */
 	bool		keep_file;	/* --keep-file */
 	bool		no_splice;	/* --no-splice */
+	const char	*dump;		/* -x FILE; NULL: none */
 	int		verbose;	/* -v */
 	double		quit_after;	/* -q; < 0: wait for the peer */
 	double		timeout;	/* -w; 0: none */
@@ -192,6 +193,15 @@ int	clock_ms_until(double);
 void	signals_fatal(sigset_t *);
 void	signals_setup(void);
 void	signals_child(void);
+
+/* dump.c */
+int	dump_open(const char *);
+bool	dump_on(void);
+void	dump_event(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	dump_connect(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	dump_begin(void);
+void	dump_end(void);
+void	dump_chunk(char, const char *, size_t, bool, uint64_t);
 
 /* relay.c */
 int	relay_client(const struct options *, int);

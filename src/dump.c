@@ -1,0 +1,207 @@
+/* dump.c: -x, a hexdump -C of every chunk ucat moves, with its direction, connection and time. */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+/* One hexdump -C line: "%08x", 16 bytes in two groups, |ascii|, newline. */
+#define LINE_MAX_LEN	80
+/* A header or an event line. */
+#define HEAD_MAX	(ADDR_TEXT_MAX + 160)
+
+static int		 dump_fd = -1;
+static const char	*dump_name;
+static unsigned long	 conns;		/* connections numbered so far */
+static bool		 open_conn;	/* the last one numbered is not closed */
+static bool		 warned;
+
+/*
+ * Opens FILE for -x ("-" is stderr): appended to, created 0600 (traffic
+ * can be secret), never through a symlink.  -1 with errno on failure.
+ */
+int
+dump_open(const char *path)
+{
+	dump_name = path;
+	if (strcmp(path, "-") == 0) {
+		dump_fd = STDERR_FILENO;
+		return 0;
+	}
+	dump_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0600);
+	return dump_fd == -1 ? -1 : 0;
+}
+
+bool
+dump_on(void)
+{
+	return dump_fd != -1;
+}
+
+/* All of a block in one write(2): in an O_APPEND file, concurrent
+ * clients' blocks never interleave.  A failure is said once; the traffic
+ * goes on without the dump. */
+static void
+put(const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(dump_fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!warned)
+				warn("-x %s", dump_name);
+			warned = true;
+			dump_fd = -1;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* "M [N] 2026-12-01T10:00:00.123456Z " */
+static int
+stamp(char *buf, size_t size, char mark)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	return snprintf(buf, size, "%c [%lu] %s.%06ldZ ", mark, conns, when,
+	    ts.tv_nsec / 1000);
+}
+
+static void
+vevent(const char *fmt, va_list ap)
+{
+	char line[HEAD_MAX];
+	int n;
+
+	n = stamp(line, sizeof(line), '*');
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	put(line, (size_t)n);
+}
+
+/* An event of the current connection: "* [N] TIME what". */
+void
+dump_event(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dump_fd == -1)
+		return;
+	va_start(ap, fmt);
+	vevent(fmt, ap);
+	va_end(ap);
+}
+
+/* A new connection, numbered from 1, and the event that made it. */
+void
+dump_connect(const char *fmt, ...)
+{
+	va_list ap;
+
+	conns++;
+	open_conn = true;
+	if (dump_fd == -1)
+		return;
+	va_start(ap, fmt);
+	vevent(fmt, ap);
+	va_end(ap);
+}
+
+/* A session starts: numbered if no connection event numbered it. */
+void
+dump_begin(void)
+{
+	if (!open_conn)
+		conns++;
+	open_conn = true;
+}
+
+/* The session is over. */
+void
+dump_end(void)
+{
+	dump_event("closed");
+	open_conn = false;
+}
+
+/* One hexdump -C line of n (at most 16) bytes at offset at. */
+static size_t
+hexline(char *out, const unsigned char *p, size_t n, uint64_t at)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	size_t i;
+
+	o += sprintf(o, "%08llx  ", (unsigned long long)at);
+	for (i = 0; i < 16; i++) {
+		if (i < n) {
+			*o++ = hex[p[i] >> 4];
+			*o++ = hex[p[i] & 15];
+		} else {
+			*o++ = ' ';
+			*o++ = ' ';
+		}
+		*o++ = ' ';
+		if (i == 7)
+			*o++ = ' ';
+	}
+	*o++ = ' ';
+	*o++ = '|';
+	for (i = 0; i < n; i++)
+		*o++ = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
+	*o++ = '|';
+	*o++ = '\n';
+	return (size_t)(o - out);
+}
+
+/*
+ * A chunk that moved, mark '>' or '<': a stream's at its offset in that
+ * direction, whose lines count from it (as hexdump -C -s prints them); a
+ * message with its number, whose lines count from 0.
+ */
+void
+dump_chunk(char mark, const char *p, size_t n, bool message, uint64_t at)
+{
+	char *block, *o;
+	size_t i;
+	uint64_t line;
+
+	if (dump_fd == -1)
+		return;
+	if ((block = malloc(HEAD_MAX + (n / 16 + 1) * LINE_MAX_LEN)) == NULL) {
+		if (!warned)
+			warn("-x %s", dump_name);
+		warned = true;
+		return;
+	}
+	o = block + stamp(block, HEAD_MAX, mark);
+	o += sprintf(o, "length=%zu %s=%llu\n", n, message ? "message" :
+	    "offset", (unsigned long long)at);
+	line = message ? 0 : at;
+	for (i = 0; i < n; i += 16, line += 16)
+		o += hexline(o, (const unsigned char *)p + i,
+		    n - i < 16 ? n - i : 16, line);
+	put(block, (size_t)(o - block));
+	free(block);
+}

@@ -1,0 +1,431 @@
+#!/usr/bin/env bats
+# relay-peers.bats: the relay (ucat -l[k] ADDRESS TARGET) in front of the
+# real programs users put it in front of: nginx and curl, redis-server and
+# redis-cli, socat on either side, a thousand idle python clients, and a
+# TARGET that answers only after the client's EOF.  A program that is not
+# installed skips its test.  Every socket is a path under $T.
+
+load helpers
+
+# relay NAME ARGS...: start "ucat -v ARGS" as NAME and wait until it
+# listens (ARGS has -l).
+relay() {
+	local name=$1
+	shift
+	spawn "$name" "$UCAT" -v "$@"
+	wait_for "$name" 'listening on'
+}
+
+# ready PATH: until something accepts on PATH (for servers that say
+# nothing useful when they listen).  The probe connects and closes.
+ready() {
+	timeout 60 "$UCAT" -z --wait 30 "$1"
+}
+
+# connections NAME: how many clients NAME (a ucat -v listener) saw.
+connections() {
+	grep -c 'connection from' "$T/$1.err" || true
+}
+
+# children PID: how many children PID has (zombies included).
+children() {
+	ps --ppid "$1" -o pid= | wc -l
+}
+
+# no_children PID: wait (bounded) until PID has no child, not even a
+# zombie.
+no_children() {
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(children "$1")" = 0 ] && return 0
+		sleep 0.01
+	done
+	check_eq "children of $1" 0 "$(children "$1")"
+}
+
+# ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
+# child of the timeout on top (by parent alone, so that a ucat run by
+# valgrind is found too).
+ucat_of() {
+	local pid_var="${1}_PID"
+	pgrep -P "${!pid_var}"
+}
+
+# --- nginx and curl -----------------------------------------------------
+
+# nginx_start: nginx serving $T/www on $T/nginx.sock, everything it
+# writes under $T.
+nginx_start() {
+	local user=
+	mkdir -p "$T/www" "$T/tmp"
+	# As root, nginx's workers would drop to www-data, which cannot
+	# enter $T (mode 700).
+	[ "$(id -u)" != 0 ] || user='user root;'
+	cat >"$T/nginx.conf" <<-EOF
+		$user
+		worker_processes 1;
+		pid $T/nginx.pid;
+		error_log $T/nginx-error.log notice;
+		events { worker_connections 256; }
+		http {
+			access_log $T/nginx-access.log;
+			client_body_temp_path $T/tmp/body;
+			proxy_temp_path $T/tmp/proxy;
+			fastcgi_temp_path $T/tmp/fastcgi;
+			uwsgi_temp_path $T/tmp/uwsgi;
+			scgi_temp_path $T/tmp/scgi;
+			default_type application/octet-stream;
+			keepalive_requests 1000;
+			server {
+				listen unix:$T/nginx.sock;
+				root $T/www;
+			}
+		}
+	EOF
+	spawn nginx nginx -c "$T/nginx.conf" -p "$T/" -e "$T/nginx-error.log" \
+		-g 'daemon off;' </dev/null
+	ready "$T/nginx.sock"
+}
+
+@test "relay-peers: nginx behind ucat -lk, curl in front: 200, bodies intact" {
+	need nginx curl
+	nginx_start
+	echo "hello from nginx" >"$T/www/small.txt"
+	head -c $((8 * 1048576)) /dev/urandom >"$T/www/big.bin"
+	relay rel -lk "$T/front" "$T/nginx.sock"
+
+	run timeout 60 curl -sS --max-time 50 --unix-socket "$T/front" \
+		-o "$T/small.got" -w '%{http_code}' http://localhost/small.txt
+	check_eq "curl status" 0 "$status"
+	check_eq "HTTP status" 200 "$output"
+	cmp "$T/www/small.txt" "$T/small.got"
+
+	run timeout 60 curl -sS --max-time 50 --unix-socket "$T/front" \
+		-o "$T/big.got" -w '%{http_code}' http://localhost/big.bin
+	check_eq "curl status" 0 "$status"
+	check_eq "HTTP status" 200 "$output"
+	check_eq "sha256 of 8 MiB" "$(sha "$T/www/big.bin")" "$(sha "$T/big.got")"
+
+	# A missing file is nginx's 404, not a relay failure.
+	run timeout 60 curl -sS --max-time 50 --unix-socket "$T/front" \
+		-o /dev/null -w '%{http_code}' http://localhost/nothing-here
+	check_eq "HTTP status of a missing file" 404 "$output"
+
+	# A client that stops reading and goes away mid-body (curl's output
+	# closed after 100 bytes): its relay ends, and nothing is left of it.
+	timeout 60 curl -sS --max-time 50 --unix-socket "$T/front" \
+		http://localhost/big.bin 2>"$T/curl.err" | head -c 100 >"$T/head"
+	check_eq "bytes before the client left" 100 "$(wc -c <"$T/head")"
+	grep -q '(23)' "$T/curl.err"
+	no_children "$(ucat_of rel)"
+	run timeout 60 curl -sS --max-time 50 --unix-socket "$T/front" \
+		-o "$T/small.again" -w '%{http_code}' http://localhost/small.txt
+	check_eq "HTTP status after that" 200 "$output"
+	cmp "$T/www/small.txt" "$T/small.again"
+	check_eq "clients relayed" 5 "$(connections rel)"
+}
+
+@test "relay-peers: nginx behind ucat -lk: keep-alive, and 8 curls at once" {
+	need nginx curl
+	local i
+	nginx_start
+	echo "hello from nginx" >"$T/www/small.txt"
+	head -c $((8 * 1048576)) /dev/urandom >"$T/www/big.bin"
+	relay rel -lk "$T/front" "$T/nginx.sock"
+
+	# Three URLs, one curl: the second and third go over the first
+	# connection (num_connects 0), through the one relayed client.
+	run timeout 60 curl -sS --max-time 50 --unix-socket "$T/front" \
+		-o "$T/k1" -o "$T/k2" -o "$T/k3" \
+		-w '%{http_code} %{num_connects}\n' \
+		http://localhost/small.txt http://localhost/big.bin \
+		http://localhost/small.txt
+	check_eq "curl status" 0 "$status"
+	check_eq "codes and new connections" "$(printf '200 1\n200 0\n200 0')" \
+		"$output"
+	cmp "$T/www/small.txt" "$T/k1"
+	check_eq "sha256 of 8 MiB" "$(sha "$T/www/big.bin")" "$(sha "$T/k2")"
+	cmp "$T/www/small.txt" "$T/k3"
+	check_eq "clients relayed for three requests" 1 "$(connections rel)"
+
+	for ((i = 0; i < 8; i++)); do
+		spawn "c$i" curl -sS --max-time 50 --unix-socket "$T/front" \
+			-o "$T/big.$i" -w '%{http_code}' http://localhost/big.bin \
+			</dev/null
+	done
+	for ((i = 0; i < 8; i++)); do
+		finish "c$i"
+		check_eq "curl $i status" 0 "$STATUS"
+		check_eq "curl $i HTTP status" 200 "$(cat "$T/c$i.out")"
+		check_eq "curl $i sha256" "$(sha "$T/www/big.bin")" \
+			"$(sha "$T/big.$i")"
+	done
+	check_eq "clients relayed" 9 "$(connections rel)"
+}
+
+# --- redis --------------------------------------------------------------
+
+redis_start() {
+	spawn redis redis-server --port 0 --unixsocket "$T/redis.sock" \
+		--save '' --appendonly no --daemonize no --dir "$T" </dev/null
+	ready "$T/redis.sock"
+}
+
+@test "relay-peers: redis-cli through ucat -lk: PING, SET/GET, a 1 MiB value" {
+	need redis-server redis-cli
+	redis_start
+	relay rel -lk "$T/front" "$T/redis.sock"
+
+	run timeout 30 redis-cli -s "$T/front" ping
+	check_eq "ping" PONG "$output"
+	run timeout 30 redis-cli -s "$T/front" set greeting "hello relay"
+	check_eq "set" OK "$output"
+	run timeout 30 redis-cli -s "$T/front" get greeting
+	check_eq "get" "hello relay" "$output"
+
+	# A value far larger than one read or one pipe of the relay.
+	head -c 786432 /dev/urandom | base64 -w0 >"$T/value"
+	run timeout 30 redis-cli -s "$T/front" -x set big <"$T/value"
+	check_eq "set 1 MiB" OK "$output"
+	timeout 30 redis-cli -s "$T/front" get big >"$T/value.got"
+	# redis-cli ends the value with a newline.
+	check_eq "1 MiB value back" "$(cat "$T/value")" "$(cat "$T/value.got")"
+	check_eq "clients relayed" 5 "$(connections rel)"
+}
+
+@test "relay-peers: pipelined redis commands through ucat -lk, every reply" {
+	need redis-server redis-cli
+	redis_start
+	relay rel -lk "$T/front" "$T/redis.sock"
+
+	# redis-cli --pipe: 5000 SETs in the wire protocol, one connection.
+	awk 'BEGIN {
+		for (i = 0; i < 5000; i++) {
+			k = "key:" i; v = "value:" i
+			printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n",
+			    length(k), k, length(v), v
+		}
+	}' >"$T/cmds"
+	run timeout 60 redis-cli -s "$T/front" --pipe <"$T/cmds"
+	check_eq "redis-cli --pipe status" 0 "$status"
+	check_eq "--pipe summary" "errors: 0, replies: 5000" "${lines[-1]}"
+	run timeout 30 redis-cli -s "$T/front" dbsize
+	check_eq dbsize 5000 "$output"
+	run timeout 30 redis-cli -s "$T/front" get key:4999
+	check_eq "last key" value:4999 "$output"
+
+	# A plain ucat client: 3000 inline INCRs and QUIT, all written before
+	# any reply is read; the replies come back whole and in order.
+	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "INCR n\r\n"
+		printf "QUIT\r\n" }' >"$T/incr"
+	timeout 60 "$UCAT" "$T/front" <"$T/incr" >"$T/replies"
+	{ seq -f ':%g' 3000; echo +OK; } | sed 's/$/\r/' >"$T/expected"
+	cmp "$T/expected" "$T/replies"
+}
+
+# --- socat on both sides ------------------------------------------------
+
+@test "relay-peers: socat client, ucat -l, socat TARGET: 16 MiB each way, sha256" {
+	need socat
+	head -c $((16 * 1048576)) /dev/urandom >"$T/up"
+	head -c $((16 * 1048576)) /dev/urandom >"$T/down"
+	# TARGET: socat listening, sending "down" while it takes "up".
+	spawn back socat -d -d -t 60 UNIX-LISTEN:"$T/back" STDIO <"$T/down"
+	wait_for back 'listening on'
+	relay rel -l "$T/front" "$T/back"
+	timeout 60 socat -t 60 STDIO UNIX-CONNECT:"$T/front" \
+		<"$T/up" >"$T/down.got"
+	finish back
+	check_eq "socat TARGET status" 0 "$STATUS"
+	finish rel
+	check_eq "relay status" 0 "$STATUS"
+	check_eq "sha256 up (client to TARGET)" "$(sha "$T/up")" \
+		"$(sha "$T/back.out")"
+	check_eq "sha256 down (TARGET to client)" "$(sha "$T/down")" \
+		"$(sha "$T/down.got")"
+	grep -q "sent 16777216 bytes, received 16777216 bytes" "$T/rel.err"
+	[ ! -e "$T/front" ]
+}
+
+@test "relay-peers: ucat ADDRESS TARGET joins two socat listeners, 16 MiB each way" {
+	need socat
+	head -c $((16 * 1048576)) /dev/urandom >"$T/a.in"
+	head -c $((16 * 1048576)) /dev/urandom >"$T/b.in"
+	spawn a socat -d -d -t 60 UNIX-LISTEN:"$T/a" STDIO <"$T/a.in"
+	spawn b socat -d -d -t 60 UNIX-LISTEN:"$T/b" STDIO <"$T/b.in"
+	wait_for a 'listening on'
+	wait_for b 'listening on'
+	run timeout 60 "$UCAT" "$T/a" "$T/b"
+	check_eq "relay status" 0 "$status"
+	finish a
+	check_eq "socat a status" 0 "$STATUS"
+	finish b
+	check_eq "socat b status" 0 "$STATUS"
+	check_eq "sha256 a to b" "$(sha "$T/a.in")" "$(sha "$T/b.out")"
+	check_eq "sha256 b to a" "$(sha "$T/b.in")" "$(sha "$T/a.out")"
+}
+
+# --- many idle clients --------------------------------------------------
+
+# The number of clients held at once: --max-conns of the relay.
+HELD=1000
+
+@test "relay-peers: $HELD idle clients held at once, each echoed, then none left" {
+	need python3 pgrep
+	# A hang guard: under valgrind every relay child is a memcheck
+	# process; the slowest run measured (valgrind) took about 30 s.
+	local BG_LIMIT=600
+	local hard want=4096 nproc rel idle got
+	nproc=$(ulimit -u)
+	[ "$nproc" = unlimited ] || [ "$nproc" -ge $((HELD + 1000)) ] ||
+		skip "ulimit -u is $nproc: too few processes for $HELD relays"
+	# The python client and the echo server each hold HELD sockets.
+	hard=$(ulimit -Hn)
+	[ "$hard" = unlimited ] || [ "$hard" -ge $((2 * HELD + 100)) ] ||
+		skip "ulimit -Hn is $hard, below $((2 * HELD + 100))"
+	[ "$hard" = unlimited ] || [ "$hard" -ge "$want" ] || want=$hard
+	ulimit -Sn "$want"
+
+	# BACK: one python process echoing every connection.
+	spawn back python3 - "$T/back" <<-'EOF'
+		import selectors, socket, sys
+		sel = selectors.DefaultSelector()
+		s = socket.socket(socket.AF_UNIX)
+		s.bind(sys.argv[1])
+		s.listen(4096)
+		s.setblocking(False)
+		sel.register(s, selectors.EVENT_READ)
+		print("listening", file=sys.stderr, flush=True)
+		while True:
+		    for key, _ in sel.select():
+		        if key.fileobj is s:
+		            c, _ = s.accept()
+		            sel.register(c, selectors.EVENT_READ)
+		            continue
+		        c = key.fileobj
+		        b = c.recv(4096)
+		        if b:
+		            c.setblocking(True)
+		            c.sendall(b)
+		            c.setblocking(False)
+		        else:
+		            sel.unregister(c)
+		            c.close()
+	EOF
+	wait_for back listening
+	relay rel -lk --max-conns "$HELD" "$T/front" "$T/back"
+	rel=$(ucat_of rel)
+	idle=$(ls "/proc/$rel/fd" | wc -l)
+
+	# python connects HELD clients and holds them all; once the relay has
+	# a child for each (every one relayed at once), it reports the
+	# listener's fds and children, then each client sends its line and
+	# reads it back; all close; then it waits (bounded) for the listener
+	# to be back at its idle fds with no child, and reports again.
+	got=$(timeout 560 python3 - "$T/front" "$HELD" "$rel" "$idle" <<-'EOF'
+		import os, socket, sys, time
+		addr, n, pid, idle = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+
+		def fds():
+		    return len(os.listdir("/proc/%s/fd" % pid))
+
+		def children():
+		    k = 0
+		    for p in os.listdir("/proc"):
+		        try:
+		            stat = open("/proc/%s/stat" % p).read()
+		        except (OSError, ValueError):
+		            continue
+		        if stat.rsplit(")", 1)[1].split()[1] == pid:
+		            k += 1
+		    return k
+
+		def until(cond):
+		    # A hang guard only: the test's timeout ends a real hang.
+		    end = time.monotonic() + 500
+		    while not cond() and time.monotonic() < end:
+		        time.sleep(0.05)
+
+		def say(what):
+		    print("%.1f s: %s" % (time.monotonic() - start, what),
+		        file=sys.stderr)
+
+		start = time.monotonic()
+		socks = []
+		for i in range(n):
+		    s = socket.socket(socket.AF_UNIX)
+		    s.settimeout(500)
+		    s.connect(addr)
+		    socks.append(s)
+		say("%d connected" % n)
+		until(lambda: children() == n)
+		held = (fds(), children())
+		say("%d relay children" % held[1])
+		for i, s in enumerate(socks):
+		    s.sendall(b"client %d\n" % i)
+		bad = 0
+		for i, s in enumerate(socks):
+		    want = b"client %d\n" % i
+		    got = b""
+		    while len(got) < len(want):
+		        b = s.recv(len(want) - len(got))
+		        if not b:
+		            break
+		        got += b
+		    if got != want:
+		        bad += 1
+		        print("client %d got %r" % (i, got), file=sys.stderr)
+		say("%d lines back, %d wrong" % (n - bad, bad))
+		for s in socks:
+		    s.close()
+		until(lambda: fds() == idle and children() == 0)
+		say("closed; listener at %d fds, %d children" % (fds(), children()))
+		print(held[0], held[1], bad, fds(), children())
+	EOF
+	)
+	local held_fds held_kids bad fds kids
+	read -r held_fds held_kids bad fds kids <<<"$got"
+	check_eq "relay children while $HELD clients are held" "$HELD" \
+		"$held_kids"
+	check_eq "listener fds while $HELD clients are held" "$idle" "$held_fds"
+	check_eq "clients whose line did not come back" 0 "$bad"
+	check_eq "listener fds after all closed" "$idle" "$fds"
+	check_eq "listener children after all closed" 0 "$kids"
+	check_eq "clients relayed" "$HELD" "$(connections rel)"
+	kill -0 "$rel"
+}
+
+# --- a late answer ------------------------------------------------------
+
+@test "relay-peers: a TARGET answering 2 s after the client's EOF is heard" {
+	need python3
+	# TARGET reads to EOF, waits 2 s, then says what it got.
+	spawn back python3 - "$T/back" <<-'EOF'
+		import hashlib, socket, sys, time
+		s = socket.socket(socket.AF_UNIX)
+		s.bind(sys.argv[1])
+		s.listen(1)
+		print("listening", file=sys.stderr, flush=True)
+		c, _ = s.accept()
+		h, n = hashlib.sha256(), 0
+		while True:
+		    b = c.recv(65536)
+		    if not b:
+		        break
+		    h.update(b)
+		    n += len(b)
+		time.sleep(2)
+		c.sendall(b"%d bytes, sha256 %s\n" % (n, h.hexdigest().encode()))
+		c.close()
+	EOF
+	wait_for back listening
+	relay rel -l "$T/front" "$T/back"
+	head -c 1048576 /dev/urandom >"$T/in"
+	run timeout 60 "$UCAT" "$T/front" <"$T/in"
+	check_eq "client status" 0 "$status"
+	check_eq "late answer" "1048576 bytes, sha256 $(sha "$T/in")" "$output"
+	finish rel
+	check_eq "relay status" 0 "$STATUS"
+	finish back
+	check_eq "TARGET status" 0 "$STATUS"
+}
