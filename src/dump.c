@@ -113,19 +113,12 @@ dump_event(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A new connection, numbered from 1, and the event that made it. */
+/* A new connection, numbered from 1; the event that made it follows. */
 void
-dump_connect(const char *fmt, ...)
+dump_connect(void)
 {
-	va_list ap;
-
 	conns++;
 	open_conn = true;
-	if (dump_fd == -1)
-		return;
-	va_start(ap, fmt);
-	vevent(fmt, ap);
-	va_end(ap);
 }
 
 /* A session starts: numbered if no connection event numbered it. */

@@ -449,7 +449,8 @@ run_connect(const struct options *o)
 		warnx("connected to %s", o->addr.text);
 	if (o->probe)
 		return 0;
-	dump_connect("connected to %s", o->addr.text);
+	dump_connect();
+	dump_event("connected to %s", o->addr.text);
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
 

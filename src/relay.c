@@ -92,6 +92,7 @@ relay_connect(const struct options *o)
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
-	dump_connect("connected to %s", o->addr.text);
+	dump_connect();
+	dump_event("connected to %s", o->addr.text);
 	return relay_client(o, fd);
 }

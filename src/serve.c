@@ -66,12 +66,13 @@ next_client(const struct options *o, int lfd, struct peer *pc)
 				    (long)pc->pid, (long)pc->uid, (long)pc->gid);
 			else if (o->verbose)
 				warnx("connection on %s", o->addr.text);
+			dump_connect();
 			if (pc->known)
-				dump_connect("connection from pid %ld uid %ld "
+				dump_event("connection from pid %ld uid %ld "
 				    "gid %ld", (long)pc->pid, (long)pc->uid,
 				    (long)pc->gid);
 			else
-				dump_connect("connection on %s", o->addr.text);
+				dump_event("connection on %s", o->addr.text);
 			return fd;
 		}
 		if (o->verbose && pc->known)
