@@ -40,6 +40,15 @@ end_stdio(struct end *e, const struct options *o, char *buf)
 	}
 }
 
+static bool
+connected(int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+
+	return getpeername(fd, (struct sockaddr *)&sun, &len) == 0;
+}
+
 /* A connected socket, or a datagram listener's, named name in messages,
  * buffered in buf (END_BUF_SIZE bytes). */
 void
@@ -56,7 +65,9 @@ end_socket(struct end *e, const struct options *o, int fd, const char *name,
 	/* A send never waits (MSG_DONTWAIT), nor does a datagram's. */
 	e->instant = true;
 	e->half_close = o->type != SOCK_DGRAM && !o->no_shutdown;
-	e->replying = o->listen && o->type == SOCK_DGRAM;
+	/* An unconnected datagram socket (a listener's) answers whoever
+	 * sent last. */
+	e->replying = o->type == SOCK_DGRAM && !connected(fd);
 	e->verbose = o->verbose > 0;
 	e->retry_at = -1;
 	sock_prepare(fd, o);

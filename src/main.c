@@ -283,8 +283,8 @@ check_relay(const struct options *o, bool src)
 {
 	if (o->exec_argv != NULL)
 		errx(2, "-e, -c: a relay runs no program; give one address");
-	if (o->type == SOCK_DGRAM)
-		errx(2, "-u: relaying datagrams is not supported yet");
+	if (o->type == SOCK_DGRAM && !o->listen)
+		errx(2, "-u: a datagram relay listens: give -l");
 	if (o->probe)
 		errx(2, "-z: probes one address; give one");
 	if (o->target.autobind)

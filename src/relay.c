@@ -38,7 +38,10 @@ connect_target(const struct options *o)
 /*
  * Joins the client on fd to a new connection to TARGET until both ways
  * are done, or either side resets; then closes both.  A TARGET that cannot
- * be reached closes the client at once.  Returns 0, or -1 (reported).
+ * be reached closes the client at once.  With -u, fd is the listening
+ * datagram socket: each message goes to TARGET from one autobound socket
+ * of ucat's, and each answer back to the most recent sender.  Returns 0,
+ * or -1 (reported).
  */
 int
 relay_client(const struct options *o, int fd)

@@ -189,6 +189,8 @@ serve_run(const struct options *o, int lfd)
 
 	if (o->type == SOCK_DGRAM && o->exec_argv != NULL)
 		return serve_datagrams(o, lfd) == 0 ? 0 : 1;
+	if (o->type == SOCK_DGRAM && o->relay)
+		return relay_client(o, lfd) == 0 ? 0 : 1;
 	if (o->type == SOCK_DGRAM)
 		return pump_stdio(o, lfd) == 0 ? 0 : 1;
 	if ((o->exec_argv != NULL || o->relay) && o->keep_open)

@@ -192,7 +192,7 @@ os._exit(0)' "$T/back"
 
 @test "relay: what a relay cannot take is a usage error, nothing left" {
 	local args
-	for args in "-e cat" "-c cat" "-u" "-z" "-d" "-L --seqpacket" "-q 1" \
+	for args in "-e cat" "-c cat" "-z" "-d" "-L --seqpacket" "-q 1" \
 	    "-k -s $T/src"; do
 		# shellcheck disable=SC2086 # the words are the flags
 		run timeout 20 "$UCAT" -l $args "$T/front" "$T/back"
@@ -209,4 +209,30 @@ os._exit(0)' "$T/back"
 		"ucat: at most two addresses expected, 3 given" "$output"
 	run timeout 20 "$UCAT" -l "$T/front" @
 	check_eq "status with target @" 2 "$status"
+	run timeout 20 "$UCAT" -u "$T/a" "$T/b"
+	check_eq "status of -u without -l" 2 "$status"
+	check_eq "-u without -l" "ucat: -u: a datagram relay listens: give -l" \
+		"$output"
+}
+
+@test "relay: -u sends each message to TARGET, the answer to its sender" {
+	# TARGET answers each message, upper-cased, to whoever sent it: the
+	# relay's own socket, which passes it on to the latest sender.
+	spawn back python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("ready", file=sys.stderr, flush=True)
+while True:
+    m, a = s.recvfrom(1 << 16)
+    s.sendto(m.upper(), a)' "$T/back"
+	wait_for back ready
+	relay rel -u -l "$T/front" "$T/back"
+	spawn a "$UCAT" -u -s "$T/a" -q 20 "$T/front" <<<"from a"
+	wait_out a "FROM A"
+	spawn b "$UCAT" -u -s "$T/b" -q 20 "$T/front" <<<"from b"
+	wait_out b "FROM B"
+	check_eq "a got" "FROM A" "$(cat "$T/a.out")"
+	check_eq "b got" "FROM B" "$(cat "$T/b.out")"
+	grep -q "message from $T/a" "$T/rel.err"
+	grep -q "message from $T/b" "$T/rel.err"
 }
