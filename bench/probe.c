@@ -12,6 +12,14 @@
  *   probe -s PATH                   sink: accept forever, half-close each
  *                                   connection, read it to EOF, close it,
  *                                   in one process: the floor of ucat -lk
+ *   probe -R [-k] FRONT BACK        relay: accept one client on FRONT,
+ *                                   connect to BACK, splice both ways
+ *                                   until both are done: the floor of
+ *                                   ucat -l FRONT BACK for bulk and round
+ *                                   trips.  -k: accept forever, a child
+ *                                   per client; what this design costs
+ *                                   per connection (a thread, two grown
+ *                                   pipes), not a floor for that
  *
  * The pump is what ucat's stream pump does, stripped to the bone: one
  * thread per direction making blocking calls, so nothing but the copy
@@ -24,6 +32,12 @@
  * regular-file stdout is reached through a private pipe.  Anything else,
  * or -r, uses read/write with a 256 KiB buffer.  -B sets SO_SNDBUF and
  * SO_RCVBUF, for trying socket buffer sizes by hand.
+ *
+ * The relay is the same pump between two sockets: one thread per
+ * direction, each splicing socket -> a private pipe -> socket with
+ * blocking calls, and shutdown(SHUT_WR) of the far side when its read
+ * gives 0.  Blocking is safe here, unlike in splice_down: each pipe has
+ * one user, the thread that fills and empties it in turn.
  */
 #define _GNU_SOURCE
 #include <sys/sendfile.h>
@@ -140,9 +154,12 @@ splice_down(void)
 	}
 }
 
-/* socket -> regular file: splice needs a pipe on one side, so a private one. */
+/*
+ * Socket in -> out until EOF, through a private pipe: splice needs a pipe
+ * on one side.  Blocking calls: the pipe has no other user.
+ */
 static void
-splice_to_file(void)
+splice_through(int in, int out)
 {
 	size_t chunk;
 	ssize_t n, w;
@@ -151,19 +168,21 @@ splice_to_file(void)
 	if (pipe2(p, O_CLOEXEC) == -1)
 		err(1, "pipe");
 	chunk = pipe_grow(p[0]);
-	while ((n = splice(sock, NULL, p[1], NULL, chunk,
+	while ((n = splice(in, NULL, p[1], NULL, chunk,
 	    SPLICE_F_MOVE)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			err(1, "splice");
+			err(1, "splice in");
 		for (; n > 0; n -= w)
-			if ((w = splice(p[0], NULL, 1, NULL, n, SPLICE_F_MOVE))
-			    < 0 && errno != EINTR)
-				err(1, "splice stdout");
+			if ((w = splice(p[0], NULL, out, NULL, n,
+			    SPLICE_F_MOVE)) < 0 && errno != EINTR)
+				err(1, "splice out");
 			else if (w < 0)
 				w = 0;
 	}
+	close(p[0]);
+	close(p[1]);
 }
 
 static void
@@ -190,7 +209,7 @@ copy_out(void *unused)
 	if (!rflag && is_type(1, S_IFIFO))
 		splice_down();
 	else if (!rflag && is_type(1, S_IFREG))
-		splice_to_file();
+		splice_through(sock, 1);	/* socket -> regular file */
 	else
 		copy_rw(sock, 1, 0);
 	return NULL;
@@ -280,24 +299,109 @@ sink_serve(int ls)
 	}
 }
 
+/* One direction of a relay: a socket to the other, then the half-close. */
+struct leg {
+	int	from;
+	int	to;
+};
+
+static void *
+relay_leg(void *arg)
+{
+	const struct leg *l = arg;
+
+	splice_through(l->from, l->to);
+	if (shutdown(l->to, SHUT_WR) == -1 && errno != ENOTCONN)
+		err(1, "shutdown");
+	return NULL;
+}
+
+static int
+connect_to(const struct sockaddr_un *sa)
+{
+	int s;
+
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(s, (const struct sockaddr *)sa, sizeof(*sa)) == -1)
+		err(1, "connect %s", sa->sun_path);
+	return s;
+}
+
+/* Joins the client c to a new connection to back until both ways are done. */
+static void
+relay(int c, const struct sockaddr_un *back)
+{
+	struct leg up, down;
+	pthread_t t;
+	int b = connect_to(back);
+
+	up.from = c, up.to = b;
+	down.from = b, down.to = c;
+	if ((errno = pthread_create(&t, NULL, relay_leg, &down)) != 0)
+		err(1, "pthread_create");
+	relay_leg(&up);
+	if ((errno = pthread_join(t, NULL)) != 0)
+		err(1, "pthread_join");
+	close(b);
+	close(c);
+}
+
+/* -R -k: each client is relayed by a child of its own. */
+static void
+relay_serve(int ls, const struct sockaddr_un *back)
+{
+	int c;
+
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		if ((c = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			err(1, "accept");
+		}
+		switch (fork()) {
+		case -1:
+			err(1, "fork");
+		case 0:
+			close(ls);
+			relay(c, back);
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: probe [-r] [-B bytes] [-l] path\n"
-	    "       probe -e | -s | -x path\n");
+	    "       probe -e | -s | -x path\n"
+	    "       probe -R [-k] front back\n");
 	exit(2);
+}
+
+static void
+address(struct sockaddr_un *sa, const char *path)
+{
+	if (strlen(path) >= sizeof(sa->sun_path))
+		errx(2, "%s: longer than %zu bytes", path,
+		    sizeof(sa->sun_path) - 1);
+	strcpy(sa->sun_path, path);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un back = { .sun_family = AF_UNIX };
 	pthread_t t;
 	char *end;
 	long n;
-	int ch, lflag = 0, eflag = 0, sflag = 0, xflag = 0, bufsz = 0, ls;
+	int ch, lflag = 0, eflag = 0, kflag = 0, Rflag = 0, sflag = 0,
+	    xflag = 0, bufsz = 0, ls;
 
-	while ((ch = getopt(argc, argv, "B:elrsx")) != -1) {
+	while ((ch = getopt(argc, argv, "B:eklRrsx")) != -1) {
 		switch (ch) {
 		case 'B':
 			errno = 0;
@@ -309,6 +413,12 @@ main(int argc, char **argv)
 			break;
 		case 'e':
 			eflag = 1;
+			break;
+		case 'k':
+			kflag = 1;
+			break;
+		case 'R':
+			Rflag = 1;
 			break;
 		case 'l':
 			lflag = 1;
@@ -326,17 +436,16 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1 + Rflag || (kflag && !Rflag))
 		usage();
-	if (strlen(argv[optind]) >= sizeof(sa.sun_path))
-		errx(2, "%s: longer than %zu bytes", argv[optind],
-		    sizeof(sa.sun_path) - 1);
-	strcpy(sa.sun_path, argv[optind]);
+	address(&sa, argv[optind]);
+	if (Rflag)
+		address(&back, argv[optind + 1]);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(1, "socket");
-	if (lflag || eflag || sflag || xflag) {
+	if (lflag || eflag || sflag || xflag || Rflag) {
 		if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 		    listen(sock, 128) == -1)
 			err(1, "listen %s", sa.sun_path);
@@ -346,11 +455,17 @@ main(int argc, char **argv)
 			sink_serve(sock);
 		if (xflag)
 			exec_serve(sock);
+		if (Rflag && kflag)
+			relay_serve(sock, &back);
 		if ((ls = accept4(sock, NULL, NULL, SOCK_CLOEXEC)) == -1)
 			err(1, "accept %s", sa.sun_path);
 		close(sock);
 		unlink(sa.sun_path);
 		sock = ls;
+		if (Rflag) {
+			relay(sock, &back);
+			return 0;
+		}
 	} else if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == -1)
 		err(1, "connect %s", sa.sun_path);
 	if (bufsz > 0 &&
