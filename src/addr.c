@@ -1,5 +1,9 @@
-/* addr.c: address text <-> struct sockaddr_un (path, @abstract, limits). */
+/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, limits). */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -10,65 +14,202 @@
 
 #define SUN_OFF	offsetof(struct sockaddr_un, sun_path)
 
-/*
- * "@name" is an abstract name whose length is exactly that of name (no NUL
- * padding), "@" alone asks the kernel for one, anything else is a path.
- * Returns -1 with errno EINVAL (empty), ENAMETOOLONG or EAFNOSUPPORT.
- */
-int
-addr_parse(const char *text, struct uaddr *ua)
+/* A path, whatever it starts with. */
+static int
+parse_path(const char *path, struct uaddr *ua)
 {
-	size_t len = strlen(text);
-
-	memset(ua, 0, sizeof(*ua));
-	ua->sun.sun_family = AF_UNIX;
-	ua->text = text;
+	size_t len = strlen(path);
 
 	if (len == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (text[0] == '@') {
-#ifdef HAVE_ABSTRACT_NAMESPACE
-		ua->abstract = true;
-		if (len == 1) {
-			ua->autobind = true;
-			ua->len = sizeof(sa_family_t);
-			return 0;
-		}
-		if (len - 1 > ADDR_PATH_MAX) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		/* sun_path[0] stays 0; the name follows it. */
-		memcpy(ua->sun.sun_path + 1, text + 1, len - 1);
-		ua->len = SUN_OFF + len;
-		return 0;
-#else
-		errno = EAFNOSUPPORT;
-		return -1;
-#endif
-	}
 	if (len > ADDR_PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(ua->sun.sun_path, text, len);
+	memcpy(ua->sun.sun_path, path, len);
 	ua->len = SUN_OFF + len + 1;
 	return 0;
 }
 
+/* "@name", or "@" alone for a name the kernel picks. */
+static int
+parse_abstract(const char *text, struct uaddr *ua)
+{
+#ifdef HAVE_ABSTRACT_NAMESPACE
+	size_t len = strlen(text);
+
+	ua->abstract = true;
+	if (len == 1) {
+		ua->autobind = true;
+		ua->len = sizeof(sa_family_t);
+		return 0;
+	}
+	if (len - 1 > ADDR_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* sun_path[0] stays 0; the name follows it. */
+	memcpy(ua->sun.sun_path + 1, text + 1, len - 1);
+	ua->len = SUN_OFF + len;
+	return 0;
+#else
+	(void)text;
+	(void)ua;
+	errno = EAFNOSUPPORT;
+	return -1;
+#endif
+}
+
+/* A port: 1 to 65535, digits only. */
+static int
+parse_port(const char *text, unsigned short *port)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	for (p = text; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	if (p == text || *p != '\0' || v < 1 || v > 65535) {
+		errno = ERANGE;
+		return -1;
+	}
+	*port = (unsigned short)v;
+	return 0;
+}
+
+/*
+ * "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1).  A numeric host is
+ * filled in here; a name waits for addr_resolve, so that parsing never
+ * asks the network.
+ */
+static int
+parse_tcp(const char *text, struct uaddr *ua)
+{
+	const char *colon, *host = "127.0.0.1";
+	size_t hlen = strlen(host);
+
+	if ((colon = strrchr(text, ':')) != NULL) {
+		host = text;
+		hlen = (size_t)(colon - text);
+		if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+			host++;
+			hlen -= 2;
+		} else if (memchr(host, ':', hlen) != NULL) {
+			errno = EDOM;		/* an IPv6 address wants [] */
+			return -1;
+		}
+		text = colon + 1;
+	}
+	if (parse_port(text, &ua->port) == -1)
+		return -1;
+	if (hlen == 0 || hlen > ADDR_HOST_MAX) {
+		errno = EDOM;
+		return -1;
+	}
+	memcpy(ua->host, host, hlen);
+	ua->host[hlen] = '\0';
+	memset(&ua->ss, 0, sizeof(ua->ss));
+	if (inet_pton(AF_INET, ua->host, &ua->sin.sin_addr) == 1) {
+		ua->family = ua->sin.sin_family = AF_INET;
+		ua->sin.sin_port = htons(ua->port);
+		ua->len = sizeof(ua->sin);
+	} else if (inet_pton(AF_INET6, ua->host, &ua->sin6.sin6_addr) == 1) {
+		ua->family = ua->sin6.sin6_family = AF_INET6;
+		ua->sin6.sin6_port = htons(ua->port);
+		ua->len = sizeof(ua->sin6);
+	} else
+		ua->family = AF_UNSPEC;
+	return 0;
+}
+
+/*
+ * "@name" is an abstract name whose length is exactly that of name (no NUL
+ * padding), "@" alone asks the kernel for one, "unix:PATH" is a path
+ * whatever it starts with, "tcp:..." a TCP address, anything else a path.
+ * Returns -1 with errno EINVAL (empty), ENAMETOOLONG, EAFNOSUPPORT (no
+ * abstract names here), ERANGE (a port outside 1..65535) or EDOM (a tcp:
+ * address that is not HOST:PORT).
+ */
+int
+addr_parse(const char *text, struct uaddr *ua)
+{
+	memset(ua, 0, sizeof(*ua));
+	ua->sun.sun_family = AF_UNIX;
+	ua->family = AF_UNIX;
+	ua->text = text;
+
+	if (strncmp(text, "unix:", 5) == 0)
+		return parse_path(text + 5, ua);
+	if (strncmp(text, "tcp:", 4) == 0)
+		return parse_tcp(text + 4, ua);
+	if (text[0] == '@')
+		return parse_abstract(text, ua);
+	return parse_path(text, ua);
+}
+
+/* Looks up a tcp: host name (the first address it has).  -1 with errno
+ * ENOENT when there is no such host, EAGAIN when no answer came. */
+int
+addr_resolve(struct uaddr *ua)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	if (ua->family != AF_UNSPEC)
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(ua->host, NULL, &hints, &res)) != 0) {
+		errno = rc == EAI_AGAIN ? EAGAIN : ENOENT;
+		return -1;
+	}
+	memcpy(&ua->ss, res->ai_addr, res->ai_addrlen);
+	ua->len = res->ai_addrlen;
+	ua->family = res->ai_family;
+	if (ua->family == AF_INET)
+		ua->sin.sin_port = htons(ua->port);
+	else
+		ua->sin6.sin6_port = htons(ua->port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* IP:PORT, or [IP6]:PORT. */
+static const char *
+format_ip(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
+	}
+	return buf;
+}
+
 /*
  * Writes the address as a user would type it: a path, @name with bytes that
- * are not printable as \xHH, or "(unnamed)" for an unbound socket.
+ * are not printable as \xHH, "(unnamed)" for an unbound socket, or a TCP
+ * address as IP:PORT.
  */
 const char *
-addr_format(const struct sockaddr_un *sun, socklen_t len, char *buf,
-    size_t size)
+addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
 	const char *p = sun->sun_path;
 	size_t n, i, o = 0;
 
+	if (len > sizeof(sa_family_t) && (sa->sa_family == AF_INET ||
+	    sa->sa_family == AF_INET6))
+		return format_ip(sa, buf, size);
 	if (len <= SUN_OFF) {
 		snprintf(buf, size, "(unnamed)");
 		return buf;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sys/wait.h>
+#include <arpa/inet.h>
 
 #include <err.h>
 #include <errno.h>
@@ -21,6 +22,40 @@ setenv_num(const char *name, long value)
 
 	snprintf(buf, sizeof(buf), "%ld", value);
 	setenv(name, buf, 1);
+}
+
+/* One end of a TCP connection as UCSPI's IP and PORT variables. */
+static void
+tcp_end(const char *ip_var, const char *port_var,
+    const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		setenv_num(port_var, ntohs(sin->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		setenv_num(port_var, ntohs(sin6->sin6_port));
+	}
+	setenv(ip_var, ip, 1);
+}
+
+/* UCSPI's TCP variables of the connection fd (tcpserver's names). */
+static void
+tcp_env(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	setenv("PROTO", "TCP", 1);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		tcp_end("TCPLOCALIP", "TCPLOCALPORT", &ss);
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		tcp_end("TCPREMOTEIP", "TCPREMOTEPORT", &ss);
 }
 
 /* In the child: stdio, signals and environment, then the program. */
@@ -43,12 +78,16 @@ child(const struct options *o, int in, int out, const struct peer *pc,
 	if (out == STDOUT_FILENO)
 		fcntl(STDOUT_FILENO, F_SETFD, 0);
 
+	if (o->addr.family != AF_UNIX) {
+		tcp_env(in);
+		goto run;
+	}
 	setenv("PROTO", "UNIX", 1);
 	/* The name the socket really has: "@" becomes the name chosen. */
 	if (getsockname(in, (struct sockaddr *)&sun, &len) == 0) {
 		if (len > sizeof(sa_family_t))
-			setenv("UNIXLOCALPATH", addr_format(&sun, len, name,
-			    sizeof(name)), 1);
+			setenv("UNIXLOCALPATH", addr_format((struct sockaddr *)
+			    &sun, len, name, sizeof(name)), 1);
 	} else {
 		setenv("UNIXLOCALPATH", o->addr.text, 1);
 	}
@@ -58,6 +97,7 @@ child(const struct options *o, int in, int out, const struct peer *pc,
 		setenv_num("UNIXREMOTEEUID", (long)pc->uid);
 		setenv_num("UNIXREMOTEEGID", (long)pc->gid);
 	}
+run:
 	execvp(o->exec_argv[0], o->exec_argv);
 fail:
 	/* The parent reads errno from the close-on-exec pipe. */

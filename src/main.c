@@ -99,7 +99,8 @@ static const char usage_text[] =
 "  -V, --version        show the version and exit\n"
 "\n"
 "address: a path (at most 107 bytes), @name for a Linux abstract name,\n"
-"or @ alone with -l for a name the kernel picks.  ./@x is a file.\n"
+"or @ alone with -l for a name the kernel picks.  ./@x and unix:@x are\n"
+"files.  tcp:HOST:PORT, tcp:[IPV6]:PORT, tcp:PORT (127.0.0.1) are TCP.\n"
 "\n"
 "relay: with a target, stdin and stdout are not used: each client of\n"
 "address (-l), or one connection to address, is joined to a new\n"
@@ -165,8 +166,15 @@ command_arg(const char *flag, const char *text, bool shell)
 static void
 parse_addr(const char *flag, const char *text, struct uaddr *ua)
 {
-	if (addr_parse(text, ua) == 0)
-		return;
+	if (addr_parse(text, ua) == 0) {
+		if (addr_resolve(ua) == 0)
+			return;
+		if (errno == EAGAIN)
+			errx(1, "%s: address '%s': no answer for host '%s'",
+			    flag, text, ua->host);
+		errx(2, "%s: address '%s': unknown host '%s'", flag, text,
+		    ua->host);
+	}
 	switch (errno) {
 	case EINVAL:
 		errx(2, "%s: empty address", flag);
@@ -174,6 +182,12 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 		errx(2, "%s: address '%s' is too long: at most %zu bytes%s",
 		    flag, text, ADDR_PATH_MAX,
 		    text[0] == '@' ? " after the @" : "");
+	case ERANGE:
+		errx(2, "%s: address '%s': the port must be 1 to 65535", flag,
+		    text);
+	case EDOM:
+		errx(2, "%s: address '%s': expected tcp:HOST:PORT, "
+		    "tcp:[IPV6]:PORT or tcp:PORT", flag, text);
 	default:
 		errx(2, "%s: address '%s': abstract names are not supported "
 		    "on this system", flag, text);
@@ -277,6 +291,29 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 	}
 }
 
+/* What a tcp: address does not take: it is a stream, and its peers have
+ * no credentials; -s is of the kind of what it connects to. */
+static void
+check_tcp(const struct options *o)
+{
+	const struct uaddr *to = o->relay ? &o->target : &o->addr;
+	bool tcp = o->addr.family != AF_UNIX ||
+	    (o->relay && o->target.family != AF_UNIX) ||
+	    (o->src_set && o->src.family != AF_UNIX);
+
+	if (tcp && o->type != SOCK_STREAM)
+		errx(2, "%s: a tcp: address is a stream",
+		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket");
+	if (o->listen && o->addr.family != AF_UNIX &&
+	    (o->allow_uid != NULL || o->allow_gid != NULL))
+		errx(2, "--allow-uid, --allow-gid: a TCP peer has no "
+		    "credentials");
+	if (o->src_set && (o->src.family == AF_UNIX) !=
+	    (to->family == AF_UNIX))
+		errx(2, "-s: address '%s' is not of the kind of '%s'",
+		    o->src.text, to->text);
+}
+
 /* What a relay (two addresses) does not take: it reads no stdin. */
 static void
 check_relay(const struct options *o, bool src)
@@ -316,9 +353,11 @@ check_rules(struct options *o, const char *src)
 		parse_addr("-s", src, &o->src);
 		o->src_set = true;
 	}
+	check_tcp(o);
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
-	if (o->mode_set && (!o->listen || o->addr.abstract))
+	if (o->mode_set && (!o->listen || o->addr.abstract ||
+	    o->addr.family != AF_UNIX))
 		errx(2, "-m: only a listening socket file has a mode");
 	if (o->listen && (o->probe || o->wait > 0))
 		errx(2, "%s: only for connecting", o->probe ? "-z" : "--wait");
@@ -410,17 +449,17 @@ static int
 run_listen(const struct options *o)
 {
 	char name[ADDR_TEXT_MAX];
-	struct sockaddr_un sun;
-	socklen_t len = sizeof(sun);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int lfd;
 
 	if ((lfd = sock_listen(o)) == -1)
 		die_sock("listen on", &o->addr);
 	if (o->verbose) {
-		if (getsockname(lfd, (struct sockaddr *)&sun, &len) == -1)
+		if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
 			err(1, "getsockname %s", o->addr.text);
-		warnx("listening on %s", addr_format(&sun, len, name,
-		    sizeof(name)));
+		warnx("listening on %s", addr_format((struct sockaddr *)&ss,
+		    len, name, sizeof(name)));
 	}
 	return serve_run(o, lfd);
 }
@@ -454,7 +493,7 @@ run_connect(const struct options *o)
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
 
-	if (sock_peer(fd, &pc) == -1)
+	if (sock_peer(fd, &o->addr, &pc) == -1)
 		pc.known = false;
 	return exec_run(o, fd, &pc);
 }

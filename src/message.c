@@ -29,7 +29,8 @@ note_sender(struct end *e, const struct sockaddr_un *from, socklen_t len)
 	}
 	if (e->verbose && (len != e->peerlen ||
 	    memcmp(from, &e->peer, len) != 0))
-		warnx("message from %s", addr_format(from, len, text,
+		warnx("message from %s", addr_format((const struct sockaddr *)
+		    from, len, text,
 		    sizeof(text)));
 	memcpy(&e->peer, from, len);
 	e->peerlen = len;
@@ -173,7 +174,8 @@ message_write(struct end *e, const char *p, size_t len, size_t *n)
 		if (!e->replying)
 			break;
 		/* That sender left; wait for the next one. */
-		warn("reply to %s", addr_format(&e->peer, e->peerlen, peer,
+		warn("reply to %s", addr_format((struct sockaddr *)&e->peer,
+		    e->peerlen, peer,
 		    sizeof(peer)));
 		e->peerlen = 0;
 		return IO_DONE;

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <err.h>
+#include <stdio.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,30 +50,44 @@ allowed(const struct options *o, const struct peer *pc)
 	    listed(o->allow_gid, pc->gid);
 }
 
+/* Who connected, in words: its credentials, its TCP address, or where. */
+static void
+who(int fd, const struct peer *pc, const struct options *o, char *text,
+    size_t size)
+{
+	char name[ADDR_TEXT_MAX];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (pc->known)
+		snprintf(text, size, "connection from pid %ld uid %ld gid %ld",
+		    (long)pc->pid, (long)pc->uid, (long)pc->gid);
+	else if (o->addr.family != AF_UNIX &&
+	    getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		snprintf(text, size, "connection from %s", addr_format(
+		    (struct sockaddr *)&ss, len, name, sizeof(name)));
+	else
+		snprintf(text, size, "connection on %s", o->addr.text);
+}
+
 /* Accepts the next client that passes --allow-uid and --allow-gid. */
 static int
 next_client(const struct options *o, int lfd, struct peer *pc)
 {
+	char text[ADDR_TEXT_MAX + 64];
 	int fd;
 
 	for (;;) {
 		if ((fd = sock_accept(lfd)) == -1)
 			return -1;
-		if (sock_peer(fd, pc) == -1)
+		if (sock_peer(fd, &o->addr, pc) == -1)
 			pc->known = false;
 		if (allowed(o, pc)) {
-			if (o->verbose && pc->known)
-				warnx("connection from pid %ld uid %ld gid %ld",
-				    (long)pc->pid, (long)pc->uid, (long)pc->gid);
-			else if (o->verbose)
-				warnx("connection on %s", o->addr.text);
+			who(fd, pc, o, text, sizeof(text));
+			if (o->verbose)
+				warnx("%s", text);
 			dump_connect();
-			if (pc->known)
-				dump_event("connection from pid %ld uid %ld "
-				    "gid %ld", (long)pc->pid, (long)pc->uid,
-				    (long)pc->gid);
-			else
-				dump_event("connection on %s", o->addr.text);
+			dump_event("%s", text);
 			return fd;
 		}
 		if (o->verbose && pc->known)
@@ -151,7 +166,8 @@ serve_datagrams(const struct options *o, int fd)
 			warn("receive on %s", o->addr.text);
 			return -1;
 		}
-		addr_format(&from, fromlen, text, sizeof(text));
+		addr_format((struct sockaddr *)&from, fromlen, text,
+		    sizeof(text));
 		if ((size_t)n > sizeof(msg)) {
 			warnx("%s: message of %zd bytes from %s truncated to "
 			    "%zu", o->addr.text, n, text, sizeof(msg));

@@ -75,9 +75,9 @@ set_sndbuf(int fd, int size)
 }
 
 static int
-sock_open(int type)
+sock_open(int family, int type)
 {
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	int fd = socket(family, type | SOCK_CLOEXEC, 0);
 
 	/* Room to send a message as large as ucat receives whole. */
 	if (fd != -1 && type != SOCK_STREAM)
@@ -125,7 +125,7 @@ clear_stale(const struct uaddr *ua)
 		errno = ENOTSOCK;
 		return -1;
 	}
-	if ((fd = sock_open(SOCK_DGRAM)) == -1)
+	if ((fd = sock_open(AF_UNIX, SOCK_DGRAM)) == -1)
 		return -1;
 	rc = connect(fd, (const struct sockaddr *)&ua->sun, ua->len);
 	saved = errno;
@@ -160,8 +160,14 @@ static int
 sock_bind(int fd, const struct uaddr *ua, const struct options *o)
 {
 	mode_t old = 0;
-	int rc, saved;
+	int rc, saved, on = 1;
 
+	/* A TCP listener takes its port back from connections that are
+	 * closing, as every TCP server does. */
+	if (ua->family != AF_UNIX) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		return bind(fd, &ua->sa, ua->len);
+	}
 	if (ua->abstract)
 		return bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
 	if (clear_stale(ua) == -1)
@@ -186,7 +192,7 @@ sock_listen(const struct options *o)
 {
 	int fd, saved;
 
-	if ((fd = sock_open(o->type)) == -1)
+	if ((fd = sock_open(o->addr.family, o->type)) == -1)
 		return -1;
 	if (sock_bind(fd, &o->addr, o) == -1 ||
 	    (o->type != SOCK_DGRAM && listen(fd, SOMAXCONN) == -1)) {
@@ -233,7 +239,7 @@ set_sndtimeo(int fd, double secs)
 static int
 connect_retry(int fd, const struct options *o, const struct uaddr *to)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&to->sun;
+	const struct sockaddr *sa = &to->sa;
 	double deadline = clock_now() + o->wait, pause = 0.01, left;
 	struct timespec ts;
 
@@ -270,7 +276,7 @@ sock_connect(const struct options *o, const struct uaddr *to,
 	int fd, rc, saved;
 
 	*bind_failed = false;
-	if ((fd = sock_open(o->type)) == -1)
+	if ((fd = sock_open(to->family, o->type)) == -1)
 		return -1;
 	rc = 0;
 	if (src != NULL) {
@@ -288,7 +294,10 @@ sock_connect(const struct options *o, const struct uaddr *to,
 	if (o->timeout > 0 && set_sndtimeo(fd, o->timeout) == -1)
 		goto fail;
 	if ((rc = connect_retry(fd, o, to)) == -1) {
-		if (errno == EAGAIN && o->timeout > 0)
+		/* A blocking connect cut by SO_SNDTIMEO: EAGAIN (AF_UNIX) or
+		 * EINPROGRESS (TCP). */
+		if ((errno == EAGAIN || errno == EINPROGRESS) &&
+		    o->timeout > 0)
 			errno = ETIMEDOUT;
 		goto fail;
 	}
@@ -334,10 +343,16 @@ sock_forget(void)
 		files[i].armed = 0;
 }
 
-/* The peer's credentials, where the system can tell them. */
+/* The peer's credentials, where the system can tell them: a Unix
+ * socket's (a TCP socket answers SO_PEERCRED with nobody's). */
 int
-sock_peer(int fd, struct peer *pc)
+sock_peer(int fd, const struct uaddr *ua, struct peer *pc)
 {
+	if (ua->family != AF_UNIX) {
+		pc->known = false;
+		errno = ENOTSUP;
+		return -1;
+	}
 #ifdef HAVE_UCRED
 	struct ucred uc;
 	socklen_t len = sizeof(uc);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 
 #include <signal.h>
 
@@ -15,15 +16,29 @@
 #define ADDR_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 /* The largest message ucat receives whole. */
 #define DGRAM_MAX	(256 * 1024)
-/* Room for an address as text: '@' and every byte escaped as \xHH. */
+/* Room for an address as text: '@' and every byte escaped as \xHH (more
+ * than an IPv6 address and port need). */
 #define ADDR_TEXT_MAX	(4 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2)
 
+/* The longest host name of a tcp: address. */
+#define ADDR_HOST_MAX	255
+
 struct uaddr {
-	struct sockaddr_un sun;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_un	sun;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+		struct sockaddr_storage	ss;
+	};
 	socklen_t	len;		/* exact length to pass to the kernel */
+	int		family;		/* AF_UNIX, AF_INET, AF_INET6; AF_UNSPEC:
+					 * a host name still to resolve */
 	bool		abstract;	/* @name: no file behind it */
 	bool		autobind;	/* "@": the kernel picks the name */
 	const char	*text;		/* as the user wrote it */
+	char		host[ADDR_HOST_MAX + 1];	/* tcp: a name */
+	unsigned short	port;		/* tcp: */
 };
 
 struct options {
@@ -80,7 +95,8 @@ char	**parse_command(const char *, bool);
 
 /* addr.c */
 int	addr_parse(const char *, struct uaddr *);
-const char *addr_format(const struct sockaddr_un *, socklen_t, char *,
+int	addr_resolve(struct uaddr *);
+const char *addr_format(const struct sockaddr *, socklen_t, char *,
 	    size_t);
 
 /* sock.c */
@@ -91,7 +107,7 @@ int	sock_connect(const struct options *, const struct uaddr *,
 void	sock_prepare(int, const struct options *);
 void	sock_warn(const char *, const struct uaddr *);
 void	sock_forget(void);
-int	sock_peer(int, struct peer *);
+int	sock_peer(int, const struct uaddr *, struct peer *);
 void	sock_cleanup(void);
 
 /* splice.c */

@@ -33,12 +33,29 @@ round_trip(const char *text)
 
 	if (addr_parse(text, &ua) == -1)
 		return;
-	if (ua.len < sizeof(sa_family_t) || ua.len > sizeof(ua.sun) ||
-	    ua.sun.sun_family != AF_UNIX)
+	/* tcp: a port in range, and a numeric host filled in (a name is
+	 * left to addr_resolve: parsing never asks the network). */
+	if (strncmp(text, "tcp:", 4) == 0) {
+		if (ua.port == 0 || (ua.family != AF_INET &&
+		    ua.family != AF_INET6 && ua.family != AF_UNSPEC) ||
+		    (ua.family != AF_UNSPEC && ua.sa.sa_family != ua.family))
+			abort();
+		return;
+	}
+	if (ua.family != AF_UNIX || ua.len < sizeof(sa_family_t) ||
+	    ua.len > sizeof(ua.sun) || ua.sun.sun_family != AF_UNIX)
 		abort();
+	/* unix:PATH is PATH as a path, whatever PATH starts with. */
+	if (strncmp(text, "unix:", 5) == 0) {
+		if (ua.abstract || strlen(text + 5) + 1 + offsetof(struct
+		    sockaddr_un, sun_path) != ua.len ||
+		    memcmp(ua.sun.sun_path, text + 5, strlen(text + 5)) != 0)
+			abort();
+		return;
+	}
 	if (ua.autobind || (ua.abstract && !printable(text + 1)))
 		return;
-	addr_format(&ua.sun, ua.len, buf, sizeof(buf));
+	addr_format(&ua.sa, ua.len, buf, sizeof(buf));
 	if (strcmp(buf, text) != 0 || addr_parse(buf, &again) == -1 ||
 	    again.len != ua.len || again.abstract != ua.abstract ||
 	    memcmp(&again.sun, &ua.sun, ua.len) != 0)
@@ -70,7 +87,7 @@ format_raw(const uint8_t *data, size_t size)
 	/* An exact-size heap buffer, so ASan sees a single byte too many. */
 	if ((buf = malloc(bufsize > 0 ? bufsize : 1)) == NULL)
 		abort();
-	if (addr_format(&sun, len, buf, bufsize) != buf ||
+	if (addr_format((struct sockaddr *)&sun, len, buf, bufsize) != buf ||
 	    (bufsize > 0 && strnlen(buf, bufsize) == bufsize))
 		abort();
 	free(buf);
@@ -84,7 +101,7 @@ format_raw(const uint8_t *data, size_t size)
 
 		want += c >= 0x20 && c < 0x7f && c != '\\' ? 1 : 4;
 	}
-	addr_format(&sun, len, whole, sizeof(whole));
+	addr_format((struct sockaddr *)&sun, len, whole, sizeof(whole));
 	if (strlen(whole) != want)
 		abort();
 }
