@@ -198,3 +198,36 @@ flat() {
 	check_eq "sha256 of what the server printed" \
 		"$(sha "$T/want")" "$(sha "$T/srv.out")"
 }
+
+@test "load: 200 concurrent relayed clients, 1 MiB each, sha256 both ways" {
+	local BG_LIMIT=$LOAD_LIMIT
+	listen back -k "$T/back" -c cat </dev/null
+	listen rel -k --max-conns 200 "$T/front" "$T/back"
+	local relay idle i in
+	relay=$(ucat_of rel)
+	idle=$(fds_of "$relay")
+	head -c $((200 * 1048576)) /dev/urandom |
+		split -b 1048576 -d -a 3 - "$T/in."
+	for ((i = 0; i < 200; i++)); do
+		spawn "c$i" "$UCAT" "$T/front" <"$T/in.$(printf %03d "$i")"
+	done
+	for ((i = 0; i < 200; i++)); do
+		finish "c$i"
+		check_eq "client $i status" 0 "$STATUS"
+	done
+	for ((i = 0; i < 200; i++)); do
+		in=$T/in.$(printf %03d "$i")
+		check_eq "client $i: sha256 of its MiB" \
+			"$(sha "$in")" "$(sha "$T/c$i.out")"
+		rm -f "$in" "$T/c$i.out"
+	done
+	check_eq connections 200 "$(grep -c 'connection from' "$T/rel.err")"
+	# Every child is gone, and the listener holds what it held idle.
+	for ((i = 0; i < 500; i++)); do
+		[ -z "$(pgrep -P "$relay")" ] && break
+		sleep 0.01
+	done
+	no_zombies "$relay"
+	check_eq "relay children" "" "$(pgrep -P "$relay")"
+	check_eq "relay fds after 200 clients" "$idle" "$(fds_of "$relay")"
+}

@@ -166,6 +166,35 @@ os._exit(0)' "$T/back"
 	[ ! -e "$T/front" ]
 }
 
+@test "relay: a client killed mid-transfer ends its relay, -k goes on" {
+	local BG_LIMIT=$MANY_LIMIT
+	listen back -k "$T/back" -c 'wc -c'
+	relay rel -lk "$T/front" "$T/back"
+	mkfifo "$T/idle"
+	exec 4<>"$T/idle"
+	spawn cli "$UCAT" "$T/front" <"$T/idle"
+	wait_for back 'connection from'
+	kill -9 "$(pgrep -P "$cli_PID")"
+	finish cli
+	exec 4>&-
+	# TARGET's end of that client closes: its program counted and left.
+	wait_for rel 'sent 0 bytes'
+	run timeout 20 "$UCAT" "$T/front" <<<"next"
+	check_eq "the next client" 5 "$(tr -d ' ' <<<"$output")"
+}
+
+@test "relay: a TARGET of the wrong type closes the client, naming it" {
+	listen back -u -d "$T/back"
+	relay rel -l "$T/front" "$T/back"
+	run timeout 20 "$UCAT" "$T/front" <<<"lost"
+	check_eq "client got" "" "$output"
+	finish rel
+	check_eq "relay status" 1 "$STATUS"
+	check_eq "relay's last line" \
+		"ucat: connect $T/back: Protocol wrong type for socket" \
+		"$(tail -n 1 "$T/rel.err")"
+}
+
 @test "relay: --seqpacket keeps every message whole" {
 	listen back --seqpacket -L "$T/back" </dev/null
 	relay rel -l --seqpacket "$T/front" "$T/back"
