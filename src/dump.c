@@ -36,9 +36,13 @@ dump_open(const char *path)
 		dump_fd = STDERR_FILENO;
 		return 0;
 	}
+	/* O_NONBLOCK: a FIFO with no reader is ENXIO, not a wait. */
 	dump_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY, 0600);
-	return dump_fd == -1 ? -1 : 0;
+	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (dump_fd == -1)
+		return -1;
+	(void)fcntl(dump_fd, F_SETFL, O_APPEND);
+	return 0;
 }
 
 bool

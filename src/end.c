@@ -112,12 +112,11 @@ outcome(struct end *e, ssize_t r, size_t *n, bool reading)
 	case ECONNRESET:
 		if (e->kind == END_STDIO)
 			break;
-		e->reset = true;
+		e->reset = reading;
 		return reading ? IO_EOF : IO_GONE;
 	case EPIPE:
 		if (reading)
 			break;
-		e->reset = e->kind != END_STDIO;
 		return IO_GONE;
 	}
 	end_warn(e, reading);

@@ -333,6 +333,11 @@ check_relay(const struct options *o, bool src)
 	if (src && o->keep_open)
 		errx(2, "-s: with -k, concurrent connections to the target "
 		    "cannot share one address");
+	if (o->listen && o->target.family == o->addr.family &&
+	    o->target.len == o->addr.len &&
+	    memcmp(&o->target.ss, &o->addr.ss, o->addr.len) == 0)
+		errx(2, "target '%s': is the address listened on",
+		    o->target.text);
 }
 
 /*
@@ -426,7 +431,7 @@ check_stdio(const struct options *o)
 {
 	int in, out;
 
-	if (o->exec_argv != NULL || o->probe)
+	if (o->exec_argv != NULL || o->probe || o->relay)
 		return;
 	in = fcntl(STDIN_FILENO, F_GETFL);
 	out = fcntl(STDOUT_FILENO, F_GETFL);
@@ -505,6 +510,8 @@ main(int argc, char **argv)
 	int status;
 
 	fill_stdio();
+	/* Each message one write(2): -k relay children share stderr. */
+	setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
 	parse_options(argc, argv, &o);
 	check_stdio(&o);
 	/* Before any socket: a dump that cannot be had leaves nothing. */

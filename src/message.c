@@ -167,7 +167,6 @@ message_write(struct end *e, const char *p, size_t len, size_t *n)
 		return IO_AGAIN;
 	case EPIPE:
 	case ECONNRESET:
-		e->reset = true;
 		return IO_GONE;
 	case ECONNREFUSED:
 	case ENOENT:

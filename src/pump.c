@@ -229,8 +229,11 @@ pipe_in(struct session *s, struct flow *f)
 		f->src->eof = f->src->reset = true;
 		return 0;
 	case EINVAL:
+		/* Copying takes over once the pipe is empty. */
 		if (f->piped == 0)
 			flow_copy(f);
+		else
+			f->pipefull = true;
 		return 0;
 	}
 	end_warn(f->src, true);
@@ -255,7 +258,6 @@ pipe_out(struct session *s, struct flow *f)
 		return 0;
 	case EPIPE:
 	case ECONNRESET:
-		f->dst->reset = true;
 		flow_gone(f);
 		return 0;
 	}
@@ -383,7 +385,6 @@ flow_fast(struct session *s, struct flow *f, enum seen seen)
 		}
 		/* FALLTHROUGH */
 	case EPIPE:
-		f->dst->reset = f->dst->kind != END_STDIO;
 		flow_gone(f);
 		return 0;
 	case EINVAL:
@@ -537,11 +538,15 @@ deadlines(struct session *s)
 	return 0;
 }
 
-/* Between two sockets, a reset on either side ends both at once. */
-static bool
-reset(const struct session *s)
+/*
+ * Between two sockets, a reset on either side ends both at once: nothing
+ * more is taken from either, and what was taken is still delivered.
+ */
+static void
+reset(struct session *s)
 {
-	return s->relay && (s->flow[0].src->reset || s->flow[1].src->reset);
+	if (s->relay && (s->flow[0].src->reset || s->flow[1].src->reset))
+		s->flow[0].src->eof = s->flow[1].src->eof = true;
 }
 
 static int
@@ -552,12 +557,13 @@ pump_loop(struct session *s)
 	int i;
 
 	for (;;) {
+		reset(s);
 		for (i = 0; i < 2; i++) {
 			f = &s->flow[i];
 			if (!f->done && f->src->eof && !pending(f))
 				flow_finish(s, f);
 		}
-		if ((s->flow[0].done && s->flow[1].done) || reset(s))
+		if (s->flow[0].done && s->flow[1].done)
 			return 0;
 		set_waiting(s, f = waiting_flow(s));
 		if (f != NULL) {

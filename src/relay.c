@@ -21,11 +21,11 @@ connect_target(const struct options *o)
 	fd = sock_connect(o, &o->target, o->src_set ? &o->src : NULL,
 	    &bind_failed);
 	if (fd == -1) {
+		sock_warn(bind_failed ? "bind" : "connect",
+		    bind_failed ? &o->src : &o->target);
 		dump_event("error: %s %s: %s", bind_failed ? "bind" :
 		    "connect", bind_failed ? o->src.text : o->target.text,
 		    strerror(errno));
-		sock_warn(bind_failed ? "bind" : "connect",
-		    bind_failed ? &o->src : &o->target);
 		dump_end();
 		return -1;
 	}
@@ -70,11 +70,17 @@ relay_client(const struct options *o, int fd)
 pid_t
 relay_spawn(const struct options *o, int lfd, int fd)
 {
-	sigset_t none;
+	sigset_t fatal, old, none;
 	pid_t pid;
 
-	if ((pid = fork()) != 0)
+	/* A fatal signal in the child before it forgets the parent's files
+	 * would remove them. */
+	signals_fatal(&fatal);
+	sigprocmask(SIG_BLOCK, &fatal, &old);
+	if ((pid = fork()) != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return pid;
+	}
 	close(lfd);
 	sock_forget();
 	sigemptyset(&none);

@@ -41,6 +41,8 @@ signals_setup(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* A file over its size limit (a dump, stdout) is EFBIG, warned of. */
+	sigaction(SIGXFSZ, &sa, NULL);
 
 	sa.sa_handler = on_fatal;
 	sa.sa_flags = SA_RESETHAND;
@@ -65,6 +67,7 @@ signals_child(void)
 	for (i = 0; i < NFATAL; i++)
 		signal(fatal[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

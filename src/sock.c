@@ -90,9 +90,11 @@ sock_open(int family, int type)
 }
 
 /*
- * A connected socket's options for the pump: a stream that sends asks for
- * a larger send buffer, and a seqpacket socket has credentials with every
- * message, which tell an empty message from the end (message.c).
+ * A connected socket's options for the pump: a stream that sends stdin
+ * asks for a larger send buffer (a relay does not: a client that stops
+ * reading would hold megabytes of it, each), and a seqpacket socket has
+ * credentials with every message, which tell an empty message from the
+ * end (message.c).
  */
 void
 sock_prepare(int fd, const struct options *o)
@@ -103,7 +105,7 @@ sock_prepare(int fd, const struct options *o)
 	if (o->type == SOCK_SEQPACKET)
 		(void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
 #endif
-	if (o->type == SOCK_STREAM && !o->no_stdin)
+	if (o->type == SOCK_STREAM && !o->no_stdin && !o->relay)
 		set_sndbuf(fd, STREAM_SNDBUF);
 }
 
@@ -161,6 +163,7 @@ sock_bind(int fd, const struct uaddr *ua, const struct options *o)
 {
 	mode_t old = 0;
 	int rc, saved, on = 1;
+	bool mode;
 
 	/* A TCP listener takes its port back from connections that are
 	 * closing, as every TCP server does. */
@@ -172,11 +175,13 @@ sock_bind(int fd, const struct uaddr *ua, const struct options *o)
 		return bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
 	if (clear_stale(ua) == -1)
 		return -1;
-	if (o->mode_set)
+	/* -m is the listening socket's; -s files keep the umask. */
+	mode = o->mode_set && ua == &o->addr;
+	if (mode)
 		old = umask(~o->mode & 0777);
 	rc = bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
 	saved = errno;
-	if (o->mode_set)
+	if (mode)
 		umask(old);
 	if (rc == -1) {
 		errno = saved;

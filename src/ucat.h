@@ -164,8 +164,8 @@ struct end {
 	bool		 instant;	/* a write never waits: a socket's
 					 * (MSG_DONTWAIT), a regular file's */
 	bool		 nonblock;	/* O_NONBLOCK set by ucat */
-	bool		 reset;		/* a socket's peer reset it (ECONNRESET,
-					 * EPIPE) */
+	bool		 reset;		/* a socket's peer reset it (ECONNRESET
+					 * on a read) */
 	enum move	 rmove;		/* zero-copy out of stdin */
 	enum move	 wmove;		/* zero-copy into stdout */
 	uint64_t	 nread;

@@ -199,3 +199,22 @@ parse() {
 	check_eq warning "ucat: -x /dev/full: No space left on device" \
 		"$(cat "$T/err")"
 }
+
+@test "dump: a file over its size limit is one warning, not a death" {
+	head -c 300000 /dev/urandom >"$T/data"
+	listen srv "$T/s" </dev/null
+	(ulimit -f 64 && exec timeout 20 "$UCAT" -x "$T/dump" "$T/s" \
+		<"$T/data" 2>"$T/err")
+	finish srv
+	check_eq status 0 "$STATUS"
+	check_eq "what moved" "$(sha "$T/data")" "$(sha "$T/srv.out")"
+	check_eq warning "ucat: -x $T/dump: File too large" "$(cat "$T/err")"
+}
+
+@test "dump: a FIFO with no reader is an error, not a wait" {
+	mkfifo "$T/fifo"
+	run timeout 20 "$UCAT" -l -x "$T/fifo" "$T/s"
+	check_eq status 1 "$status"
+	check_eq output "ucat: -x $T/fifo: No such device or address" "$output"
+	[ ! -e "$T/s" ]
+}

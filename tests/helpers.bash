@@ -93,6 +93,20 @@ listen() {
 	wait_for "$name" 'listening on'
 }
 
+# relay NAME ARGS...: start "ucat -v ARGS" as NAME and wait until it
+# listens (ARGS has -l).
+relay() {
+	local name=$1
+	shift
+	spawn "$name" "$UCAT" -v "$@"
+	wait_for "$name" 'listening on'
+}
+
+# connections NAME: how many clients NAME (a ucat -v listener) saw.
+connections() {
+	grep -c 'connection from' "$T/$1.err" || true
+}
+
 # finish NAME: wait for NAME to exit; its status in STATUS.
 finish() {
 	local pid_var="${1}_PID"

@@ -7,24 +7,10 @@
 
 load helpers
 
-# relay NAME ARGS...: start "ucat -v ARGS" as NAME and wait until it
-# listens (ARGS has -l).
-relay() {
-	local name=$1
-	shift
-	spawn "$name" "$UCAT" -v "$@"
-	wait_for "$name" 'listening on'
-}
-
 # ready PATH: until something accepts on PATH (for servers that say
 # nothing useful when they listen).  The probe connects and closes.
 ready() {
 	timeout 60 "$UCAT" -z --wait 30 "$1"
-}
-
-# connections NAME: how many clients NAME (a ucat -v listener) saw.
-connections() {
-	grep -c 'connection from' "$T/$1.err" || true
 }
 
 # children PID: how many children PID has (zombies included).
@@ -75,7 +61,6 @@ nginx_start() {
 			uwsgi_temp_path $T/tmp/uwsgi;
 			scgi_temp_path $T/tmp/scgi;
 			default_type application/octet-stream;
-			keepalive_requests 1000;
 			server {
 				listen unix:$T/nginx.sock;
 				root $T/www;
@@ -183,7 +168,7 @@ redis_start() {
 	run timeout 30 redis-cli -s "$T/front" get greeting
 	check_eq "get" "hello relay" "$output"
 
-	# A value far larger than one read or one pipe of the relay.
+	# A value four times the relay's buffer (256 KiB a direction).
 	head -c 786432 /dev/urandom | base64 -w0 >"$T/value"
 	run timeout 30 redis-cli -s "$T/front" -x set big <"$T/value"
 	check_eq "set 1 MiB" OK "$output"
@@ -317,19 +302,23 @@ HELD=1000
 	rel=$(ucat_of rel)
 	idle=$(ls "/proc/$rel/fd" | wc -l)
 
-	# python connects HELD clients and holds them all; once the relay has
-	# a child for each (every one relayed at once), it reports the
-	# listener's fds and children, then each client sends its line and
-	# reads it back; all close; then it waits (bounded) for the listener
-	# to be back at its idle fds with no child, and reports again.
-	got=$(timeout 560 python3 - "$T/front" "$HELD" "$rel" "$idle" <<-'EOF'
+	# python connects HELD clients and holds them all until the relay has
+	# a child for each (every one relayed at once); each sends its line
+	# and reads it back.  Then the first client leaves: once its relay
+	# child is reaped, the listener is past every close of its copy of a
+	# client (it reaps only while waiting for the next client), so its
+	# fds are read at once, with the other clients still held.  Then
+	# all leave, and once no child is left, the fds are read again.
+	# The waits are bounded by a hang guard only.
+	got=$(timeout 560 python3 - "$T/front" "$HELD" "$rel" <<-'EOF'
 		import os, socket, sys, time
-		addr, n, pid, idle = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+		addr, n, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 		def fds():
 		    return len(os.listdir("/proc/%s/fd" % pid))
 
 		def children():
+		    # Zombies included: a child counts until it is reaped.
 		    k = 0
 		    for p in os.listdir("/proc"):
 		        try:
@@ -341,7 +330,6 @@ HELD=1000
 		    return k
 
 		def until(cond):
-		    # A hang guard only: the test's timeout ends a real hang.
 		    end = time.monotonic() + 500
 		    while not cond() and time.monotonic() < end:
 		        time.sleep(0.05)
@@ -359,8 +347,8 @@ HELD=1000
 		    socks.append(s)
 		say("%d connected" % n)
 		until(lambda: children() == n)
-		held = (fds(), children())
-		say("%d relay children" % held[1])
+		kids_held = children()
+		say("%d relay children" % kids_held)
 		for i, s in enumerate(socks):
 		    s.sendall(b"client %d\n" % i)
 		bad = 0
@@ -376,21 +364,29 @@ HELD=1000
 		        bad += 1
 		        print("client %d got %r" % (i, got), file=sys.stderr)
 		say("%d lines back, %d wrong" % (n - bad, bad))
-		for s in socks:
+		socks[0].close()
+		until(lambda: children() == n - 1)
+		fds_held = fds()
+		say("one left: %d children, listener at %d fds" % (children(),
+		    fds_held))
+		for s in socks[1:]:
 		    s.close()
-		until(lambda: fds() == idle and children() == 0)
-		say("closed; listener at %d fds, %d children" % (fds(), children()))
-		print(held[0], held[1], bad, fds(), children())
+		until(lambda: children() == 0)
+		kids_after, fds_after = children(), fds()
+		say("all left: %d children, listener at %d fds" % (kids_after,
+		    fds_after))
+		print(kids_held, bad, fds_held, kids_after, fds_after)
 	EOF
 	)
-	local held_fds held_kids bad fds kids
-	read -r held_fds held_kids bad fds kids <<<"$got"
+	local kids_held bad fds_held kids_after fds_after
+	read -r kids_held bad fds_held kids_after fds_after <<<"$got"
 	check_eq "relay children while $HELD clients are held" "$HELD" \
-		"$held_kids"
-	check_eq "listener fds while $HELD clients are held" "$idle" "$held_fds"
+		"$kids_held"
 	check_eq "clients whose line did not come back" 0 "$bad"
-	check_eq "listener fds after all closed" "$idle" "$fds"
-	check_eq "listener children after all closed" 0 "$kids"
+	check_eq "listener fds while $((HELD - 1)) clients are held" "$idle" \
+		"$fds_held"
+	check_eq "listener children after all left" 0 "$kids_after"
+	check_eq "listener fds after all left" "$idle" "$fds_after"
 	check_eq "clients relayed" "$HELD" "$(connections rel)"
 	kill -0 "$rel"
 }

@@ -9,20 +9,6 @@ load helpers
 # A hang guard for the cases with many clients (each a fork here).
 MANY_LIMIT=300
 
-# relay NAME ARGS...: start "ucat -v ARGS" as NAME and wait until it
-# listens (ARGS has -l).
-relay() {
-	local name=$1
-	shift
-	spawn "$name" "$UCAT" -v "$@"
-	wait_for "$name" 'listening on'
-}
-
-# connections NAME: how many clients NAME (a ucat -v listener) saw.
-connections() {
-	grep -c 'connection from' "$T/$1.err" || true
-}
-
 @test "relay: a client's bytes reach TARGET and the answer comes back" {
 	listen back -k "$T/back" -c 'tr a-z A-Z'
 	relay rel -l "$T/front" "$T/back"
@@ -164,6 +150,68 @@ os._exit(0)' "$T/back"
 	exec 4>&-
 	check_eq "relay status" 0 "$STATUS"
 	[ ! -e "$T/front" ]
+}
+
+@test "relay: TARGET's answer is whole although it stopped reading" {
+	# TARGET reads 10 bytes, answers 9 MiB and closes while the client is
+	# still sending: the client's sends fail, yet as on a direct
+	# connection it gets the whole answer.
+	spawn back python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+print("ready", file=sys.stderr, flush=True)
+c, _ = s.accept()
+c.recv(10)
+c.sendall(b"r" * (9 << 20))
+c.close()' "$T/back"
+	wait_for back ready
+	relay rel -l "$T/front" "$T/back"
+	run timeout 60 python3 -c 'import socket, sys, threading, time
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+def upload():
+    try:
+        for i in range(400):
+            c.sendall(b"u" * 65536)
+    except OSError:
+        pass
+threading.Thread(target=upload, daemon=True).start()
+time.sleep(1)
+n = 0
+while True:
+    try:
+        d = c.recv(65536)
+    except OSError:
+        break
+    if not d:
+        break
+    n += len(d)
+print(n)' "$T/front"
+	check_eq "bytes of the answer" $((9 << 20)) "$output"
+	finish rel
+	check_eq "relay status" 0 "$STATUS"
+}
+
+@test "relay: -m is the listening socket's, not -s's; a relay to itself" {
+	listen back -k "$T/back" -c cat
+	relay rel -l -m 666 -s "$T/src" "$T/front" "$T/back"
+	check_eq "listening socket" 666 "$(stat -c %a "$T/front")"
+	mkfifo "$T/idle"
+	exec 4<>"$T/idle"
+	timeout 60 "$UCAT" "$T/front" <"$T/idle" >/dev/null &
+	local cli=$!
+	wait_sock "$T/src"
+	# -s's file is made under the relay's umask, not with -m's mode.
+	check_eq "-s socket" "$(printf '%o' $((0777 & ~$(umask))))" \
+		"$(stat -c %a "$T/src")"
+	exec 4>&-
+	wait "$cli"
+	finish rel
+	run timeout 20 "$UCAT" -lk "$T/front" "$T/front"
+	check_eq "status of a relay to itself" 2 "$status"
+	check_eq "a relay to itself" \
+		"ucat: target '$T/front': is the address listened on" "$output"
 }
 
 @test "relay: a client killed mid-transfer ends its relay, -k goes on" {
