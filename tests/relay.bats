@@ -231,6 +231,34 @@ print(n)' "$T/front"
 	check_eq "the next client" 5 "$(tr -d ' ' <<<"$output")"
 }
 
+@test "relay: -w bounds the connect to a TARGET whose backlog is full" {
+	# TARGET listens with a backlog of 0, never accepts, and is filled
+	# up before the relay connects.
+	spawn back python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(c)
+print("full", file=sys.stderr, flush=True)
+time.sleep(60)' "$T/back"
+	wait_for back full
+	relay rel -l -w 1 "$T/front" "$T/back"
+	run timeout 20 "$UCAT" "$T/front" <<<"lost"
+	check_eq "client got" "" "$output"
+	finish rel
+	check_eq "relay status" 1 "$STATUS"
+	check_eq "relay's last line" "ucat: connect $T/back: timed out" \
+		"$(tail -n 1 "$T/rel.err")"
+}
+
 @test "relay: a TARGET of the wrong type closes the client, naming it" {
 	listen back -u -d "$T/back"
 	relay rel -l "$T/front" "$T/back"
