@@ -125,6 +125,21 @@ dump_connect(void)
 	open_conn = true;
 }
 
+/* "connected to ADDRESS", with the peer's pid, uid and gid where known. */
+void
+dump_connected(int fd, const struct uaddr *ua)
+{
+	struct peer pc;
+
+	if (dump_fd == -1)
+		return;
+	if (sock_peer(fd, ua, &pc) == 0)
+		dump_event("connected to %s: pid %ld uid %ld gid %ld", ua->text,
+		    (long)pc.pid, (long)pc.uid, (long)pc.gid);
+	else
+		dump_event("connected to %s", ua->text);
+}
+
 /* A session starts: numbered if no connection event numbered it. */
 void
 dump_begin(void)

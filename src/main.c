@@ -494,7 +494,7 @@ run_connect(const struct options *o)
 	if (o->probe)
 		return 0;
 	dump_connect();
-	dump_event("connected to %s", o->addr.text);
+	dump_connected(fd, &o->addr);
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
 

@@ -51,6 +51,7 @@ struct session {
 	const struct options *o;
 	struct flow	 flow[2];
 	bool		 relay;		/* two sockets: a reset ends both */
+	bool		 reset;		/* and one did */
 	struct flow	*waiting;	/* the flow whose moves may block */
 	bool		 never_wait;	/* a blocking move came back EAGAIN */
 	double		 quit_at;	/* -q; < 0: none */
@@ -545,8 +546,15 @@ deadlines(struct session *s)
 static void
 reset(struct session *s)
 {
-	if (s->relay && (s->flow[0].src->reset || s->flow[1].src->reset))
+	int i;
+
+	for (i = 0; i < 2 && s->relay && !s->reset; i++) {
+		if (!s->flow[i].src->reset)
+			continue;
+		dump_event("reset by %s", s->flow[i].src->name);
 		s->flow[0].src->eof = s->flow[1].src->eof = true;
+		s->reset = true;
+	}
 }
 
 static int

@@ -31,7 +31,7 @@ connect_target(const struct options *o)
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->target.text);
-	dump_event("connected to %s", o->target.text);
+	dump_connected(fd, &o->target);
 	return fd;
 }
 
@@ -102,6 +102,6 @@ relay_connect(const struct options *o)
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
 	dump_connect();
-	dump_event("connected to %s", o->addr.text);
+	dump_connected(fd, &o->addr);
 	return relay_client(o, fd);
 }

@@ -215,6 +215,7 @@ int	dump_open(const char *);
 bool	dump_on(void);
 void	dump_event(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	dump_connect(void);
+void	dump_connected(int, const struct uaddr *);
 void	dump_begin(void);
 void	dump_end(void);
 void	dump_chunk(char, const char *, size_t, bool, uint64_t);

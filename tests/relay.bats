@@ -137,7 +137,7 @@ c, _ = s.accept()
 c.recv(1000)
 os._exit(0)' "$T/back"
 	wait_for back ready
-	relay rel -l "$T/front" "$T/back"
+	relay rel -l -x "$T/dump" "$T/front" "$T/back"
 	# The client's stdin never ends (the test holds the fifo open): only
 	# the relay can end it.  8 MiB go in, far more than TARGET reads.
 	mkfifo "$T/idle"
@@ -150,6 +150,8 @@ os._exit(0)' "$T/back"
 	exec 4>&-
 	check_eq "relay status" 0 "$STATUS"
 	[ ! -e "$T/front" ]
+	# TARGET left with data unread: a reset, which the dump names.
+	grep -q "^\* \[1\] .* reset by $T/back$" "$T/dump"
 }
 
 @test "relay: TARGET's answer is whole although it stopped reading" {
