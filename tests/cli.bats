@@ -117,23 +117,7 @@ listing() {
 }
 
 @test "cli: -w bounds a connect to a listener whose backlog is full" {
-	# Backlog 0, never accepting, and filled up before ucat comes.
-	spawn srv python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(0)
-held = []
-while True:
-    c = socket.socket(socket.AF_UNIX)
-    c.setblocking(False)
-    try:
-        c.connect(sys.argv[1])
-    except BlockingIOError:
-        break
-    held.append(c)
-print("full after %d" % len(held), file=sys.stderr, flush=True)
-time.sleep(60)' "$T/s"
-	wait_for srv 'full after [1-9]'
+	full_listener srv "$T/s"
 	start=$(date +%s%N)
 	ucat_run -w 1 "$T/s"
 	took=$((($(date +%s%N) - start) / 1000000))

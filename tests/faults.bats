@@ -5,15 +5,6 @@
 
 load helpers
 
-# ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
-# child of the timeout that spawn puts on top (found by parent alone, so
-# that a ucat run by valgrind is found too).  Call it once NAME has said
-# something.
-ucat_of() {
-	local pid_var="${1}_PID"
-	pgrep -P "${!pid_var}"
-}
-
 # until_size FILE BYTES: wait (at most 10 s) until FILE holds BYTES or more.
 until_size() {
 	local i
@@ -69,11 +60,6 @@ quiet() {
 	local v='listening on|connected to|connection from|sent [0-9]+ bytes'
 	check_eq "$1 stderr beyond -v" "" \
 		"$(grep -v -E "^ucat: ($v)" "$T/$1.err")"
-}
-
-# zombies PID: how many children of PID are zombies.
-zombies() {
-	ps --ppid "$1" -o stat= | grep -c '^Z' || true
 }
 
 @test "faults: a client killed mid-transfer ends the listener with 0" {

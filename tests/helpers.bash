@@ -107,6 +107,42 @@ connections() {
 	grep -c 'connection from' "$T/$1.err" || true
 }
 
+# ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
+# child of the timeout that spawn puts on top (found by parent alone, so
+# that a ucat run by valgrind is found too).  Call it once NAME has said
+# something.
+ucat_of() {
+	local pid_var="${1}_PID"
+	pgrep -P "${!pid_var}"
+}
+
+# zombies PID: how many children of PID are zombies.
+zombies() {
+	ps --ppid "$1" -o stat= | grep -c '^Z' || true
+}
+
+# full_listener NAME PATH: start, as NAME, a listener on PATH with a
+# backlog of 0 that never accepts, and wait until connections to it have
+# filled it up: the next connect waits.
+full_listener() {
+	spawn "$1" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(c)
+print("full after %d" % len(held), file=sys.stderr, flush=True)
+time.sleep(60)' "$2"
+	wait_for "$1" 'full after [1-9]'
+}
+
 # finish NAME: wait for NAME to exit; its status in STATUS.
 finish() {
 	local pid_var="${1}_PID"

@@ -6,20 +6,6 @@
 
 load helpers
 
-# ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
-# child of the timeout that spawn puts on top (found by parent alone, so
-# that a ucat run by valgrind is found too).  Call it once NAME has said
-# something.
-ucat_of() {
-	local pid_var="${1}_PID"
-	pgrep -P "${!pid_var}"
-}
-
-# zombies PID: how many children of PID are zombies.
-zombies() {
-	ps --ppid "$1" -o stat= | grep -c '^Z' || true
-}
-
 # no_zombies PID: wait (at most 5 s) until PID has no zombie child.
 no_zombies() {
 	local i
@@ -131,18 +117,15 @@ flat() {
 	fi
 }
 
-@test "load: 200 concurrent clients of -k -c cat, 1 MiB each, sha256 each" {
-	# 200 MiB through 200 cats on two CPUs: the guard is per process.
-	local BG_LIMIT=$LOAD_LIMIT
-	listen srv -k "$T/s" -c cat </dev/null
-	local server before i in
-	server=$(ucat_of srv)
-	before=$(fds_of "$server")
-	# 200 different MiBs, so that one client given another's data shows.
+# mib_each ADDRESS: 200 clients at once, each sending a MiB of its own to
+# the echo at ADDRESS (200 different MiBs, so that one client given
+# another's data shows); each must exit 0 with its MiB back whole.
+mib_each() {
+	local i in
 	head -c $((200 * 1048576)) /dev/urandom |
 		split -b 1048576 -d -a 3 - "$T/in."
 	for ((i = 0; i < 200; i++)); do
-		spawn "c$i" "$UCAT" "$T/s" <"$T/in.$(printf %03d "$i")"
+		spawn "c$i" "$UCAT" "$1" <"$T/in.$(printf %03d "$i")"
 	done
 	for ((i = 0; i < 200; i++)); do
 		finish "c$i"
@@ -154,6 +137,16 @@ flat() {
 			"$(sha "$in")" "$(sha "$T/c$i.out")"
 		rm -f "$in" "$T/c$i.out"
 	done
+}
+
+@test "load: 200 concurrent clients of -k -c cat, 1 MiB each, sha256 each" {
+	# 200 MiB through 200 cats on two CPUs: the guard is per process.
+	local BG_LIMIT=$LOAD_LIMIT
+	listen srv -k "$T/s" -c cat </dev/null
+	local server before
+	server=$(ucat_of srv)
+	before=$(fds_of "$server")
+	mib_each "$T/s"
 	kill -0 "$server"
 	no_zombies "$server"
 	check_eq "server fds after 200 clients" "$before" "$(fds_of "$server")"
@@ -203,24 +196,10 @@ flat() {
 	local BG_LIMIT=$LOAD_LIMIT
 	listen back -k "$T/back" -c cat </dev/null
 	listen rel -k --max-conns 200 "$T/front" "$T/back"
-	local relay idle i in
+	local relay idle i
 	relay=$(ucat_of rel)
 	idle=$(fds_of "$relay")
-	head -c $((200 * 1048576)) /dev/urandom |
-		split -b 1048576 -d -a 3 - "$T/in."
-	for ((i = 0; i < 200; i++)); do
-		spawn "c$i" "$UCAT" "$T/front" <"$T/in.$(printf %03d "$i")"
-	done
-	for ((i = 0; i < 200; i++)); do
-		finish "c$i"
-		check_eq "client $i status" 0 "$STATUS"
-	done
-	for ((i = 0; i < 200; i++)); do
-		in=$T/in.$(printf %03d "$i")
-		check_eq "client $i: sha256 of its MiB" \
-			"$(sha "$in")" "$(sha "$T/c$i.out")"
-		rm -f "$in" "$T/c$i.out"
-	done
+	mib_each "$T/front"
 	check_eq connections 200 "$(grep -c 'connection from' "$T/rel.err")"
 	# Every child is gone, and the listener holds what it held idle.
 	for ((i = 0; i < 500; i++)); do

@@ -29,14 +29,6 @@ no_children() {
 	check_eq "children of $1" 0 "$(children "$1")"
 }
 
-# ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
-# child of the timeout on top (by parent alone, so that a ucat run by
-# valgrind is found too).
-ucat_of() {
-	local pid_var="${1}_PID"
-	pgrep -P "${!pid_var}"
-}
-
 # --- nginx and curl -----------------------------------------------------
 
 # nginx_start: nginx serving $T/www on $T/nginx.sock, everything it

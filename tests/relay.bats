@@ -234,24 +234,7 @@ print(n)' "$T/front"
 }
 
 @test "relay: -w bounds the connect to a TARGET whose backlog is full" {
-	# TARGET listens with a backlog of 0, never accepts, and is filled
-	# up before the relay connects.
-	spawn back python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(0)
-held = []
-while True:
-    c = socket.socket(socket.AF_UNIX)
-    c.setblocking(False)
-    try:
-        c.connect(sys.argv[1])
-    except BlockingIOError:
-        break
-    held.append(c)
-print("full", file=sys.stderr, flush=True)
-time.sleep(60)' "$T/back"
-	wait_for back full
+	full_listener back "$T/back"
 	relay rel -l -w 1 "$T/front" "$T/back"
 	run timeout 20 "$UCAT" "$T/front" <<<"lost"
 	check_eq "client got" "" "$output"

@@ -7,13 +7,6 @@
 
 load helpers
 
-# ucat_of NAME: the PID of the ucat that spawn started as NAME: the one
-# child of the timeout that spawn puts on top.
-ucat_of() {
-	local pid_var="${1}_PID"
-	pgrep -P "${!pid_var}"
-}
-
 @test "security: symlinks at -s are never followed: file, socket, dir, none" {
 	listen srv "$T/s" </dev/null
 	printf 'precious\n' >"$T/file"

@@ -4,11 +4,6 @@
 
 load helpers
 
-# zombies PID: how many children of PID are zombies.
-zombies() {
-	ps --ppid "$1" -o stat= | grep -c '^Z' || true
-}
-
 # The server ucat itself, below the timeout that spawn puts on top.
 server_pid() {
 	pgrep -P "$srv_PID" || echo "$srv_PID"
