@@ -62,23 +62,6 @@ parse_abstract(const char *text, struct uaddr *ua)
 #endif
 }
 
-/* A port: 1 to 65535, digits only. */
-static int
-parse_port(const char *text, unsigned short *port)
-{
-	unsigned long v = 0;
-	const char *p;
-
-	for (p = text; *p >= '0' && *p <= '9' && v <= 65535; p++)
-		v = v * 10 + (unsigned long)(*p - '0');
-	if (p == text || *p != '\0' || v < 1 || v > 65535) {
-		errno = ERANGE;
-		return -1;
-	}
-	*port = (unsigned short)v;
-	return 0;
-}
-
 /*
  * "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1).  A numeric host is
  * filled in here; a name waits for addr_resolve, so that parsing never

@@ -20,8 +20,6 @@
 
 static int		 dump_fd = -1;
 static const char	*dump_name;
-static unsigned long	 conns;		/* connections numbered so far */
-static bool		 open_conn;	/* the last one numbered is not closed */
 static bool		 warned;
 
 /*
@@ -86,8 +84,8 @@ stamp(char *buf, size_t size, char mark)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	return snprintf(buf, size, "%c [%lu] %s.%06ldZ ", mark, conns, when,
-	    ts.tv_nsec / 1000);
+	return snprintf(buf, size, "%c [%lu] %s.%06ldZ ", mark, trace_number(),
+	    when, ts.tv_nsec / 1000);
 }
 
 static void
@@ -117,14 +115,6 @@ dump_event(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A new connection, numbered from 1; the event that made it follows. */
-void
-dump_connect(void)
-{
-	conns++;
-	open_conn = true;
-}
-
 /* "connected to ADDRESS", with the peer's pid, uid and gid where known. */
 void
 dump_connected(int fd, const struct uaddr *ua)
@@ -138,23 +128,6 @@ dump_connected(int fd, const struct uaddr *ua)
 		    (long)pc.pid, (long)pc.uid, (long)pc.gid);
 	else
 		dump_event("connected to %s", ua->text);
-}
-
-/* A session starts: numbered if no connection event numbered it. */
-void
-dump_begin(void)
-{
-	if (!open_conn)
-		conns++;
-	open_conn = true;
-}
-
-/* The session is over. */
-void
-dump_end(void)
-{
-	dump_event("closed");
-	open_conn = false;
 }
 
 /* One hexdump -C line of n (at most 16) bytes at offset at. */

@@ -32,8 +32,9 @@ end_stdio(struct end *e, const struct options *o, char *buf)
 	e->buf.size = END_BUF_SIZE;
 	e->instant = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	e->retry_at = -1;
-	/* Spliced bytes never reach ucat's memory, where -x sees them. */
-	if (o->type == SOCK_STREAM && !o->no_splice && o->dump == NULL) {
+	/* Spliced bytes never reach ucat's memory, where -x and --pcap see
+	 * them. */
+	if (o->type == SOCK_STREAM && !o->no_splice && !trace_on()) {
 		if (e->rfd != -1)
 			e->rmove = move_choose(e->rfd, true);
 		e->wmove = move_choose(e->wfd, false);

@@ -24,6 +24,8 @@ enum {
 	OPT_ALLOW_GID,
 	OPT_WAIT,
 	OPT_NO_SPLICE,
+	OPT_PCAP,
+	OPT_PCAP_PORT,
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
@@ -54,6 +56,8 @@ static const struct option longopts[] = {
 	{ "allow-gid",	 required_argument, NULL, OPT_ALLOW_GID },
 	{ "wait",	 required_argument, NULL, OPT_WAIT },
 	{ "no-splice",	 no_argument,	    NULL, OPT_NO_SPLICE },
+	{ "pcap",	 required_argument, NULL, OPT_PCAP },
+	{ "pcap-port",	 required_argument, NULL, OPT_PCAP_PORT },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
@@ -61,7 +65,7 @@ static const char usage_text[] =
 "usage: ucat [-dkLluVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
 "            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
 "            [-s address] [-w secs] [-x file] [--allow-gid list]\n"
-"            [--allow-uid list]\n"
+"            [--allow-uid list] [--pcap file] [--pcap-port port]\n"
 "            [--max-conns n] [--wait secs] address [target]\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
@@ -77,6 +81,9 @@ static const char usage_text[] =
 "  -v, --verbose        report addresses, peers and byte counts on stderr\n"
 "  -x, --hexdump FILE   append a hex dump of all traffic to FILE (- is\n"
 "                       stderr), created 0600\n"
+"      --pcap FILE      append all traffic to FILE as a pcap capture of\n"
+"                       TCP or UDP over 127.0.0.1 (- is stdout, in a relay)\n"
+"      --pcap-port N    the server's port in the capture (80)\n"
 "\n"
 "listening:\n"
 "  -m, --mode MODE      socket file mode (octal), never more open\n"
@@ -270,6 +277,14 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 	case OPT_NO_SPLICE:
 		o->no_splice = true;
 		break;
+	case OPT_PCAP:
+		o->pcap = optarg;
+		break;
+	case OPT_PCAP_PORT:
+		if (parse_port(optarg, &o->pcap_port) == -1)
+			errx(2, "--pcap-port: invalid port '%s': expected 1 "
+			    "to 65535", optarg);
+		break;
 	case OPT_SEQPACKET:
 		o->type = SOCK_SEQPACKET;
 		break;
@@ -340,6 +355,25 @@ check_relay(const struct options *o, bool src)
 		    o->target.text);
 }
 
+/* What --pcap can record, and where: stdout only where it carries no
+ * traffic of its own. */
+static void
+check_pcap(const struct options *o)
+{
+	if (o->pcap == NULL) {
+		if (o->pcap_port != 0)
+			errx(2, "--pcap-port: needs --pcap");
+		return;
+	}
+	if (o->exec_argv != NULL && !(o->listen && o->type == SOCK_DGRAM))
+		errx(2, "--pcap: the program of -e or -c has the connection "
+		    "itself; no traffic passes through ucat");
+	if (strcmp(o->pcap, "-") == 0 && !o->relay && o->exec_argv == NULL &&
+	    !o->probe)
+		errx(2, "--pcap -: standard output carries the traffic; give "
+		    "a file (- is for a relay)");
+}
+
 /*
  * The rules between flags and addresses, one check each, with -s's
  * address read where its rule allows it.  A datagram client without -q
@@ -359,6 +393,7 @@ check_rules(struct options *o, const char *src)
 		o->src_set = true;
 	}
 	check_tcp(o);
+	check_pcap(o);
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
 	if (o->mode_set && (!o->listen || o->addr.abstract ||
@@ -493,7 +528,7 @@ run_connect(const struct options *o)
 		warnx("connected to %s", o->addr.text);
 	if (o->probe)
 		return 0;
-	dump_connect();
+	trace_connect();
 	dump_connected(fd, &o->addr);
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
@@ -501,6 +536,25 @@ run_connect(const struct options *o)
 	if (sock_peer(fd, &o->addr, &pc) == -1)
 		pc.known = false;
 	return exec_run(o, fd, &pc);
+}
+
+/* Before any socket too; a file that is no capture of ucat's kind is left
+ * as it is. */
+static void
+open_pcap(const struct options *o)
+{
+	switch (pcap_open(o->pcap, o->pcap_port != 0 ? o->pcap_port : 80)) {
+	case 0:
+		return;
+	case -2:
+		if (strcmp(o->pcap, "-") == 0)
+			errx(1, "--pcap -: standard output is a file that is "
+			    "not empty; give its name to append to it");
+		errx(1, "--pcap %s: not a capture ucat can append to (pcap, "
+		    "raw IPv4, microseconds)", o->pcap);
+	default:
+		err(1, "--pcap %s", o->pcap);
+	}
 }
 
 int
@@ -517,6 +571,8 @@ main(int argc, char **argv)
 	/* Before any socket: a dump that cannot be had leaves nothing. */
 	if (o.dump != NULL && dump_open(o.dump) == -1)
 		err(1, "-x %s", o.dump);
+	if (o.pcap != NULL)
+		open_pcap(&o);
 	signals_setup();
 	if (atexit(sock_cleanup) != 0)
 		errx(1, "atexit failed");

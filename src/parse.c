@@ -1,4 +1,4 @@
-/* parse.c: option values from text: seconds, modes, counts, ids, commands. */
+/* parse.c: option values from text: seconds, modes, ports, counts, ids, commands. */
 #include "config.h"
 
 #include <errno.h>
@@ -43,6 +43,23 @@ parse_mode(const char *text, mode_t *mode)
 		return -1;
 	}
 	*mode = (mode_t)v;
+	return 0;
+}
+
+/* A port: 1 to 65535, digits only. */
+int
+parse_port(const char *text, unsigned short *port)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	for (p = text; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	if (p == text || *p != '\0' || v < 1 || v > 65535) {
+		errno = ERANGE;
+		return -1;
+	}
+	*port = (unsigned short)v;
 	return 0;
 }
 

@@ -35,9 +35,9 @@ struct flow {
 					 * buf */
 	bool		 done;
 	bool		 blocked;	/* zero-copy: dst was full */
-	char		 mark;		/* -x: '>' a to b, '<' b to a */
-	uint64_t	 offset;	/* -x: stream bytes dumped */
-	uint64_t	 messages;	/* -x: messages dumped */
+	char		 mark;		/* traced: '>' a to b, '<' b to a */
+	uint64_t	 offset;	/* -x: stream bytes traced */
+	uint64_t	 messages;	/* -x: messages traced */
 	/* MOVE_PIPE: a pipe of the flow's own stands for buf. */
 	int		 pipe[2];
 	size_t		 pipecap;	/* bytes it holds */
@@ -173,7 +173,7 @@ flow_finish(struct session *s, struct flow *f)
 
 	f->done = true;
 	end_shutdown(f->dst, SHUT_WR);
-	dump_event("%c end of data", f->mark);
+	trace_eof(f->mark);
 	if (s->o->timeout > 0)
 		s->idle_at = t + s->o->timeout;
 	if (f->src->kind == END_STDIO && s->o->quit_after >= 0)
@@ -294,7 +294,7 @@ flow_read(struct session *s, struct flow *f, short revents)
 		return 0;
 	if (r == IO_DONE && f->src->kind == END_MESSAGE &&
 	    f->dst->kind != END_MESSAGE)
-		dump_chunk(f->mark, b->data + b->tail, n, true, ++f->messages);
+		trace_chunk(f->mark, b->data + b->tail, n, true, ++f->messages);
 	b->tail += n;
 	f->held = r == IO_DONE && f->whole;
 	if (r == IO_DONE && f->newline)
@@ -304,7 +304,7 @@ flow_read(struct session *s, struct flow *f, short revents)
 }
 
 /*
- * -x sees each chunk once it was delivered: a message as it is sent (or,
+ * -x and --pcap see each chunk once it was delivered: a message as it is sent (or,
  * into a byte end, as it was received), stream bytes at their offset.
  */
 static void
@@ -313,9 +313,9 @@ flow_dump(struct flow *f, size_t n, size_t len)
 	const char *p = f->buf->data + f->buf->head;
 
 	if (f->dst->kind == END_MESSAGE && n == len)
-		dump_chunk(f->mark, p, len, true, ++f->messages);
+		trace_chunk(f->mark, p, len, true, ++f->messages);
 	else if (f->src->kind != END_MESSAGE && f->dst->kind != END_MESSAGE) {
-		dump_chunk(f->mark, p, n, false, f->offset);
+		trace_chunk(f->mark, p, n, false, f->offset);
 		f->offset += n;
 	}
 }
@@ -551,7 +551,7 @@ reset(struct session *s)
 	for (i = 0; i < 2 && s->relay && !s->reset; i++) {
 		if (!s->flow[i].src->reset)
 			continue;
-		dump_event("reset by %s", s->flow[i].src->name);
+		trace_reset(s->flow[i].mark, s->flow[i].src->name);
 		s->flow[0].src->eof = s->flow[1].src->eof = true;
 		s->reset = true;
 	}
@@ -614,7 +614,7 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 	 * between two stream sockets through a pipe of the flow's own. */
 	f->how = src->kind == END_STDIO ? src->rmove : dst->wmove;
 	if (src->kind == END_STREAM && dst->kind == END_STREAM &&
-	    !o->no_splice && !dump_on() &&
+	    !o->no_splice && !trace_on() &&
 	    move_pipe(f->pipe, &f->pipecap) == 0)
 		f->how = MOVE_PIPE;
 	f->whole = src->kind == END_MESSAGE ||
@@ -651,12 +651,13 @@ pump_run(const struct options *o, struct end *a, struct end *b)
 	s.flow[0].mark = '>';
 	s.flow[1].mark = '<';
 	active(&s);
-	dump_begin();
+	/* The side connected to is the server: TARGET, or the listener. */
+	trace_begin(b->kind != END_MESSAGE, s.relay || !o->listen);
 
 	rc = pump_loop(&s);
 	pipe_close(&s.flow[0]);
 	pipe_close(&s.flow[1]);
-	dump_end();
+	trace_end();
 	/* What was claimed of a file and not sent is the file's again. */
 	move_unclaim();
 	if (o->verbose)

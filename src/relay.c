@@ -26,7 +26,7 @@ connect_target(const struct options *o)
 		dump_event("error: %s %s: %s", bind_failed ? "bind" :
 		    "connect", bind_failed ? o->src.text : o->target.text,
 		    strerror(errno));
-		dump_end();
+		trace_end();
 		return -1;
 	}
 	if (o->verbose)
@@ -101,7 +101,7 @@ relay_connect(const struct options *o)
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
-	dump_connect();
+	trace_connect();
 	dump_connected(fd, &o->addr);
 	return relay_client(o, fd);
 }

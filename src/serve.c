@@ -86,7 +86,7 @@ next_client(const struct options *o, int lfd, struct peer *pc)
 			who(fd, pc, o, text, sizeof(text));
 			if (o->verbose)
 				warnx("%s", text);
-			dump_connect();
+			trace_connect();
 			dump_event("%s", text);
 			return fd;
 		}
@@ -154,8 +154,11 @@ serve_datagrams(const struct options *o, int fd)
 	struct sockaddr_un from;
 	socklen_t fromlen;
 	ssize_t n, rlen;
+	uint64_t in = 0, out = 0;
 	bool cut;
 
+	/* Traced as a listener's pump: what comes in is '<'. */
+	trace_begin(false, false);
 	for (;;) {
 		fromlen = sizeof(from);
 		n = recvfrom(fd, msg, sizeof(msg), MSG_TRUNC,
@@ -175,6 +178,7 @@ serve_datagrams(const struct options *o, int fd)
 		}
 		if (o->verbose)
 			warnx("message from %s", text);
+		trace_chunk('<', msg, (size_t)n, true, ++in);
 		rlen = exec_message(o, msg, (size_t)n, reply, sizeof(reply),
 		    &cut);
 		if (rlen == -1)
@@ -189,6 +193,8 @@ serve_datagrams(const struct options *o, int fd)
 		else if (sendto(fd, reply, (size_t)rlen, MSG_DONTWAIT,
 		    (struct sockaddr *)&from, fromlen) == -1)
 			warn("reply to %s", text);
+		else
+			trace_chunk('>', reply, (size_t)rlen, true, ++out);
 	}
 }
 

@@ -50,6 +50,8 @@ struct options {
 	bool		keep_file;	/* --keep-file */
 	bool		no_splice;	/* --no-splice */
 	const char	*dump;		/* -x FILE; NULL: none */
+	const char	*pcap;		/* --pcap FILE; NULL: none */
+	unsigned short	 pcap_port;	/* --pcap-port; 0: not given (80) */
 	int		verbose;	/* -v */
 	double		quit_after;	/* -q; < 0: wait for the peer */
 	double		timeout;	/* -w; 0: none */
@@ -89,6 +91,7 @@ struct peer {
 /* parse.c */
 int	parse_secs(const char *, bool, double *);
 int	parse_mode(const char *, mode_t *);
+int	parse_port(const char *, unsigned short *);
 int	parse_count(const char *, long *);
 struct idlist *parse_idlist(const char *, bool, char *, size_t);
 char	**parse_command(const char *, bool);
@@ -214,11 +217,27 @@ void	signals_child(void);
 int	dump_open(const char *);
 bool	dump_on(void);
 void	dump_event(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	dump_connect(void);
 void	dump_connected(int, const struct uaddr *);
-void	dump_begin(void);
-void	dump_end(void);
 void	dump_chunk(char, const char *, size_t, bool, uint64_t);
+
+/* pcap.c */
+int	pcap_open(const char *, unsigned short);
+bool	pcap_on(void);
+void	pcap_begin(unsigned long, bool, bool);
+void	pcap_chunk(char, const char *, size_t);
+void	pcap_fin(char);
+void	pcap_reset(char);
+void	pcap_end(void);
+
+/* trace.c */
+bool	trace_on(void);
+unsigned long trace_number(void);
+void	trace_connect(void);
+void	trace_begin(bool, bool);
+void	trace_chunk(char, const char *, size_t, bool, uint64_t);
+void	trace_eof(char);
+void	trace_reset(char, const char *);
+void	trace_end(void);
 
 /* relay.c */
 int	relay_client(const struct options *, int);
