@@ -7,12 +7,6 @@
 
 load helpers
 
-# ready PATH: until something accepts on PATH (for servers that say
-# nothing useful when they listen).  The probe connects and closes.
-ready() {
-	timeout 60 "$UCAT" -z --wait 30 "$1"
-}
-
 # children PID: how many children PID has (zombies included).
 children() {
 	ps --ppid "$1" -o pid= | wc -l
@@ -30,39 +24,6 @@ no_children() {
 }
 
 # --- nginx and curl -----------------------------------------------------
-
-# nginx_start: nginx serving $T/www on $T/nginx.sock, everything it
-# writes under $T.
-nginx_start() {
-	local user=
-	mkdir -p "$T/www" "$T/tmp"
-	# As root, nginx's workers would drop to www-data, which cannot
-	# enter $T (mode 700).
-	[ "$(id -u)" != 0 ] || user='user root;'
-	cat >"$T/nginx.conf" <<-EOF
-		$user
-		worker_processes 1;
-		pid $T/nginx.pid;
-		error_log $T/nginx-error.log notice;
-		events { worker_connections 256; }
-		http {
-			access_log $T/nginx-access.log;
-			client_body_temp_path $T/tmp/body;
-			proxy_temp_path $T/tmp/proxy;
-			fastcgi_temp_path $T/tmp/fastcgi;
-			uwsgi_temp_path $T/tmp/uwsgi;
-			scgi_temp_path $T/tmp/scgi;
-			default_type application/octet-stream;
-			server {
-				listen unix:$T/nginx.sock;
-				root $T/www;
-			}
-		}
-	EOF
-	spawn nginx nginx -c "$T/nginx.conf" -p "$T/" -e "$T/nginx-error.log" \
-		-g 'daemon off;' </dev/null
-	ready "$T/nginx.sock"
-}
 
 @test "relay-peers: nginx behind ucat -lk, curl in front: 200, bodies intact" {
 	need nginx curl
@@ -141,12 +102,6 @@ nginx_start() {
 }
 
 # --- redis --------------------------------------------------------------
-
-redis_start() {
-	spawn redis redis-server --port 0 --unixsocket "$T/redis.sock" \
-		--save '' --appendonly no --daemonize no --dir "$T" </dev/null
-	ready "$T/redis.sock"
-}
 
 @test "relay-peers: redis-cli through ucat -lk: PING, SET/GET, a 1 MiB value" {
 	need redis-server redis-cli
