@@ -1,4 +1,4 @@
-/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, limits). */
+/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, fd:, limits). */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -62,6 +62,32 @@ parse_abstract(const char *text, struct uaddr *ua)
 #endif
 }
 
+/* "fd:N": a socket on descriptor N, inherited (activate.c looks at it). */
+static int
+parse_fd_addr(const char *text, struct uaddr *ua)
+{
+	if (parse_fd(text, &ua->fd) == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	ua->inherited = true;
+	return 0;
+}
+
+/* "fdname:NAME": the socket systemd passed under NAME, found later. */
+static int
+parse_fdname(const char *text, struct uaddr *ua)
+{
+	if (text[0] == '\0') {
+		errno = EBADF;
+		return -1;
+	}
+	ua->inherited = true;
+	ua->fd = -1;
+	ua->fdname = text;
+	return 0;
+}
+
 /*
  * "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1).  A numeric host is
  * filled in here; a name waits for addr_resolve, so that parsing never
@@ -110,10 +136,11 @@ parse_tcp(const char *text, struct uaddr *ua)
 /*
  * "@name" is an abstract name whose length is exactly that of name (no NUL
  * padding), "@" alone asks the kernel for one, "unix:PATH" is a path
- * whatever it starts with, "tcp:..." a TCP address, anything else a path.
- * Returns -1 with errno EINVAL (empty), ENAMETOOLONG, EAFNOSUPPORT (no
- * abstract names here), ERANGE (a port outside 1..65535) or EDOM (a tcp:
- * address that is not HOST:PORT).
+ * whatever it starts with, "tcp:..." a TCP address, "fd:N" and
+ * "fdname:NAME" an inherited socket, anything else a path.  Returns -1
+ * with errno EINVAL (empty), ENAMETOOLONG, EAFNOSUPPORT (no abstract names
+ * here), ERANGE (a port outside 1..65535), EDOM (a tcp: address that is
+ * not HOST:PORT) or EBADF (fd: without a number, fdname: without a name).
  */
 int
 addr_parse(const char *text, struct uaddr *ua)
@@ -127,6 +154,10 @@ addr_parse(const char *text, struct uaddr *ua)
 		return parse_path(text + 5, ua);
 	if (strncmp(text, "tcp:", 4) == 0)
 		return parse_tcp(text + 4, ua);
+	if (strncmp(text, "fd:", 3) == 0)
+		return parse_fd_addr(text + 3, ua);
+	if (strncmp(text, "fdname:", 7) == 0)
+		return parse_fdname(text + 7, ua);
 	if (text[0] == '@')
 		return parse_abstract(text, ua);
 	return parse_path(text, ua);

@@ -71,6 +71,9 @@ end_socket(struct end *e, const struct options *o, int fd, const char *name,
 	e->replying = o->type == SOCK_DGRAM && !connected(fd);
 	e->verbose = o->verbose > 0;
 	e->retry_at = -1;
+	e->sendfds = o->send_fds;
+	e->nsendfds = o->nsend_fds;
+	e->fds_pending = o->nsend_fds > 0;
 	sock_prepare(fd, o);
 }
 
@@ -158,8 +161,12 @@ end_write(struct end *e, const char *p, size_t len, size_t *n)
 	if (e->kind == END_MESSAGE)
 		r = message_write(e, p, len, n);
 	else {
-		put = e->kind == END_STDIO ? write(e->wfd, p, len) :
-		    send(e->wfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (e->kind == END_STDIO)
+			put = write(e->wfd, p, len);
+		else if (e->fds_pending)
+			put = fdpass_send(e, p, len, NULL, 0);
+		else
+			put = send(e->wfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		r = outcome(e, put, n, false);
 	}
 	e->nwritten += *n;

@@ -26,6 +26,8 @@ enum {
 	OPT_NO_SPLICE,
 	OPT_PCAP,
 	OPT_PCAP_PORT,
+	OPT_READY_FD,
+	OPT_SEND_FD,
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
@@ -58,6 +60,8 @@ static const struct option longopts[] = {
 	{ "no-splice",	 no_argument,	    NULL, OPT_NO_SPLICE },
 	{ "pcap",	 required_argument, NULL, OPT_PCAP },
 	{ "pcap-port",	 required_argument, NULL, OPT_PCAP_PORT },
+	{ "ready-fd",	 required_argument, NULL, OPT_READY_FD },
+	{ "send-fd",	 required_argument, NULL, OPT_SEND_FD },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
@@ -66,7 +70,8 @@ static const char usage_text[] =
 "            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
 "            [-s address] [-w secs] [-x file] [--allow-gid list]\n"
 "            [--allow-uid list] [--pcap file] [--pcap-port port]\n"
-"            [--max-conns n] [--wait secs] address [target]\n"
+"            [--max-conns n] [--ready-fd n] [--send-fd n] [--wait secs]\n"
+"            [address [target]]\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
 "  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
@@ -96,11 +101,15 @@ static const char usage_text[] =
 "      --allow-uid LIST only peers with these user ids or names\n"
 "      --allow-gid LIST only peers with these group ids or names\n"
 "      --keep-file      leave the socket file in place at exit\n"
+"      --ready-fd N     once listening or connected, write a newline to\n"
+"                       descriptor N and close it\n"
 "\n"
 "connecting:\n"
 "  -s, --source ADDR    bind to ADDR first (a relay: its connection to target)\n"
 "  -z, --probe          only check that something accepts at address\n"
 "      --wait S         retry until the address accepts, up to S seconds\n"
+"      --send-fd N      pass descriptor N to the peer with the first bytes\n"
+"                       sent (repeatable)\n"
 "\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -108,6 +117,8 @@ static const char usage_text[] =
 "address: a path (at most 107 bytes), @name for a Linux abstract name,\n"
 "or @ alone with -l for a name the kernel picks.  ./@x and unix:@x are\n"
 "files.  tcp:HOST:PORT, tcp:[IPV6]:PORT, tcp:PORT (127.0.0.1) are TCP.\n"
+"fd:N is an inherited socket, fdname:NAME one systemd named; -l with no\n"
+"address takes the one socket systemd passed (LISTEN_FDS).\n"
 "\n"
 "relay: with a target, stdin and stdout are not used: each client of\n"
 "address (-l), or one connection to address, is joined to a new\n"
@@ -158,6 +169,19 @@ ids_arg(const char *flag, const char *text, bool group, struct idlist *old)
 	errx(2, "%s: no such %s '%s'", flag, group ? "group" : "user", bad);
 }
 
+/* A descriptor this process has open. */
+static int
+fd_arg(const char *flag, const char *text)
+{
+	int fd;
+
+	if (parse_fd(text, &fd) == -1)
+		errx(2, "%s: invalid descriptor '%s'", flag, text);
+	if (fcntl(fd, F_GETFD) == -1)
+		errx(2, "%s: descriptor %d is not open", flag, fd);
+	return fd;
+}
+
 static char **
 command_arg(const char *flag, const char *text, bool shell)
 {
@@ -195,6 +219,9 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 	case EDOM:
 		errx(2, "%s: address '%s': expected tcp:HOST:PORT, "
 		    "tcp:[IPV6]:PORT or tcp:PORT", flag, text);
+	case EBADF:
+		errx(2, "%s: address '%s': expected fd:N (a descriptor "
+		    "number) or fdname:NAME", flag, text);
 	default:
 		errx(2, "%s: address '%s': abstract names are not supported "
 		    "on this system", flag, text);
@@ -242,6 +269,7 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 		break;
 	case 'u':
 		o->type = SOCK_DGRAM;
+		o->type_given = true;
 		break;
 	case 'V':
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -280,6 +308,18 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 	case OPT_PCAP:
 		o->pcap = optarg;
 		break;
+	case OPT_READY_FD:
+		o->ready_fd = fd_arg("--ready-fd", optarg);
+		if (o->ready_fd <= STDERR_FILENO)
+			errx(2, "--ready-fd: %d is standard %s; give another "
+			    "descriptor", o->ready_fd, o->ready_fd == 0 ?
+			    "input" : o->ready_fd == 1 ? "output" : "error");
+		break;
+	case OPT_SEND_FD:
+		if (o->nsend_fds == SEND_FDS_MAX)
+			errx(2, "--send-fd: at most %d descriptors", SEND_FDS_MAX);
+		o->send_fds[o->nsend_fds++] = fd_arg("--send-fd", optarg);
+		break;
 	case OPT_PCAP_PORT:
 		if (parse_port(optarg, &o->pcap_port) == -1)
 			errx(2, "--pcap-port: invalid port '%s': expected 1 "
@@ -287,6 +327,7 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 		break;
 	case OPT_SEQPACKET:
 		o->type = SOCK_SEQPACKET;
+		o->type_given = true;
 		break;
 	case OPT_NO_SHUTDOWN:
 		o->no_shutdown = true;
@@ -327,6 +368,99 @@ check_tcp(const struct options *o)
 	    (to->family == AF_UNIX))
 		errx(2, "-s: address '%s' is not of the kind of '%s'",
 		    o->src.text, to->text);
+}
+
+static const char *
+type_name(int type)
+{
+	return type == SOCK_DGRAM ? "datagram" : type == SOCK_SEQPACKET ?
+	    "seqpacket" : "stream";
+}
+
+/*
+ * An inherited socket (fd:, fdname:, or -l with no address under systemd)
+ * says what it is: its type, and whether ucat listens on it or pumps on
+ * it, whatever -l said.  A -u or --seqpacket that disagrees is a usage
+ * error.
+ */
+static void
+inherit_addr(struct options *o)
+{
+	struct uaddr *ua = &o->addr;
+	bool listener;
+	int type;
+
+	if (ua->fdname != NULL && activate_name(ua) == -1)
+		errx(2, "address '%s': no socket of that name was passed "
+		    "(LISTEN_FDNAMES)", ua->text);
+	if (activate_inspect(ua, &type, &listener) == -1) {
+		switch (errno) {
+		case EBADF:
+			errx(2, "address '%s': descriptor %d is not open",
+			    ua->text, ua->fd);
+		case ENOTSOCK:
+			errx(2, "address '%s': descriptor %d is not a socket",
+			    ua->text, ua->fd);
+		case EAFNOSUPPORT:
+			errx(2, "address '%s': not a Unix socket, nor a TCP "
+			    "stream", ua->text);
+		case EDESTADDRREQ:
+			errx(2, "address '%s': a socket neither listening nor "
+			    "connected", ua->text);
+		default:
+			err(1, "address '%s'", ua->text);
+		}
+	}
+	if (o->type_given && o->type != type)
+		errx(2, "%s: address '%s' is a %s socket", o->type ==
+		    SOCK_DGRAM ? "-u" : "--seqpacket", ua->text,
+		    type_name(type));
+	o->type = type;
+	o->listen = listener;
+}
+
+/* What an inherited socket does not take: it was made, bound and
+ * connected or listening before ucat ran. */
+static void
+check_inherited(const struct options *o, bool src)
+{
+	const struct uaddr *ua = &o->addr;
+
+	if (!ua->inherited)
+		return;
+	if (o->mode_set)
+		errx(2, "-m: '%s' is a socket ucat did not create", ua->text);
+	if (src)
+		errx(2, "-s: '%s' is bound already", ua->text);
+	if (o->probe || o->wait > 0)
+		errx(2, "%s: '%s' is a socket ucat was given, not an address "
+		    "to connect to", o->probe ? "-z" : "--wait", ua->text);
+	if (ua->fd <= STDERR_FILENO && !o->relay && o->exec_argv == NULL)
+		errx(2, "address '%s': standard %s is an end of the pump "
+		    "too; give a target to relay the socket to", ua->text,
+		    ua->fd == 0 ? "input" : ua->fd == 1 ? "output" : "error");
+}
+
+/* --send-fd: the descriptors go with what stdin sends to a Unix peer. */
+static void
+check_send_fd(const struct options *o)
+{
+	const char *why = NULL;
+
+	if (o->nsend_fds == 0)
+		return;
+	if (o->relay)
+		why = "a relay passes none";
+	else if (o->exec_argv != NULL)
+		why = "the program of -e or -c has the socket itself";
+	else if (o->probe)
+		why = "-z sends nothing";
+	else if (o->no_stdin)
+		why = "-d sends nothing for them to go with";
+	else if (o->addr.family != AF_UNIX)
+		why = "a TCP peer cannot receive descriptors";
+	if (why != NULL)
+		errx(2, "--send-fd: %s", why);
 }
 
 /* What a relay (two addresses) does not take: it reads no stdin. */
@@ -384,6 +518,7 @@ check_rules(struct options *o, const char *src)
 {
 	if (o->addr.autobind && !o->listen)
 		errx(2, "address '@': a name chosen by the kernel needs -l");
+	check_inherited(o, src != NULL);
 	if (o->relay)
 		check_relay(o, src != NULL);
 	if (src != NULL) {
@@ -394,6 +529,7 @@ check_rules(struct options *o, const char *src)
 	}
 	check_tcp(o);
 	check_pcap(o);
+	check_send_fd(o);
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
 	if (o->mode_set && (!o->listen || o->addr.abstract ||
@@ -418,6 +554,7 @@ parse_options(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->ready_fd = -1;
 	o->type = SOCK_STREAM;
 	o->quit_after = NAN;
 	o->max_conns = 100;
@@ -426,17 +563,28 @@ parse_options(int argc, char **argv, struct options *o)
 		parse_flag(ch, argv, o, &src);
 	argc -= optind;
 	argv += optind;
-	if (argc == 0) {
+	if (argc > 2)
+		errx(2, "at most two addresses expected, %d given", argc);
+	if (argc > 0)
+		parse_addr("address", argv[0], &o->addr);
+	else if (o->listen && activate_count() == 1)
+		activate_default(&o->addr);
+	else if (o->listen && activate_count() > 1)
+		errx(2, "-l: %d sockets were passed (LISTEN_FDS): name one with "
+		    "fd:N or fdname:NAME", activate_count());
+	else {
 		warnx("no address given");
 		usage();
 	}
-	if (argc > 2)
-		errx(2, "at most two addresses expected, %d given", argc);
-	parse_addr("address", argv[0], &o->addr);
 	if (argc == 2) {
 		parse_addr("target", argv[1], &o->target);
+		if (o->target.inherited)
+			errx(2, "target '%s': a relay connects to its target "
+			    "for each client; give an address", argv[1]);
 		o->relay = true;
 	}
+	if (o->addr.inherited)
+		inherit_addr(o);
 	check_rules(o, src);
 }
 
@@ -493,14 +641,17 @@ run_listen(const struct options *o)
 	socklen_t len = sizeof(ss);
 	int lfd;
 
+	char status[ADDR_TEXT_MAX + 16];
+
 	if ((lfd = sock_listen(o)) == -1)
 		die_sock("listen on", &o->addr);
-	if (o->verbose) {
-		if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
-			err(1, "getsockname %s", o->addr.text);
-		warnx("listening on %s", addr_format((struct sockaddr *)&ss,
-		    len, name, sizeof(name)));
-	}
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
+		err(1, "getsockname %s", o->addr.text);
+	snprintf(status, sizeof(status), "listening on %s", addr_format(
+	    (struct sockaddr *)&ss, len, name, sizeof(name)));
+	if (o->verbose)
+		warnx("%s", status);
+	notify_ready(status);
 	return serve_run(o, lfd);
 }
 
@@ -513,7 +664,9 @@ run_connect(const struct options *o)
 
 	if (o->relay)
 		return relay_connect(o) == 0 ? 0 : 1;
-	if ((fd = sock_connect(o, &o->addr, o->src_set ? &o->src : NULL,
+	if (o->addr.inherited)
+		fd = o->addr.fd;
+	else if ((fd = sock_connect(o, &o->addr, o->src_set ? &o->src : NULL,
 	    &bind_failed)) == -1) {
 		if (o->probe && !bind_failed) {
 			if (o->verbose)
@@ -528,6 +681,7 @@ run_connect(const struct options *o)
 		warnx("connected to %s", o->addr.text);
 	if (o->probe)
 		return 0;
+	notify_connected(o);
 	trace_connect();
 	dump_connected(fd, &o->addr);
 	if (o->exec_argv == NULL)
@@ -566,15 +720,17 @@ main(int argc, char **argv)
 	fill_stdio();
 	/* Each message one write(2): -k relay children share stderr. */
 	setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
+	activate_env();
 	parse_options(argc, argv, &o);
 	check_stdio(&o);
+	notify_setup(o.ready_fd);
 	/* Before any socket: a dump that cannot be had leaves nothing. */
 	if (o.dump != NULL && dump_open(o.dump) == -1)
 		err(1, "-x %s", o.dump);
 	if (o.pcap != NULL)
 		open_pcap(&o);
 	signals_setup();
-	if (atexit(sock_cleanup) != 0)
+	if (atexit(sock_cleanup) != 0 || atexit(notify_stopping) != 0)
 		errx(1, "atexit failed");
 
 	status = o.listen ? run_listen(&o) : run_connect(&o);

@@ -15,6 +15,16 @@
 /* Seconds between tries to send a reply into a full queue. */
 #define REPLY_RETRY	0.01
 
+/* Room for a seqpacket's credentials (see seqpacket_eof), and for some
+ * descriptors a peer passes, which are closed at once (the kernel closes
+ * any beyond them). */
+#ifdef HAVE_PASSCRED
+#define CREDS_SPACE	CMSG_SPACE(sizeof(struct ucred))
+#else
+#define CREDS_SPACE	0
+#endif
+#define CTL_SPACE	(CREDS_SPACE + CMSG_SPACE(sizeof(int) * 16))
+
 static void
 note_sender(struct end *e, const struct sockaddr_un *from, socklen_t len)
 {
@@ -34,27 +44,6 @@ note_sender(struct end *e, const struct sockaddr_un *from, socklen_t len)
 		    sizeof(text)));
 	memcpy(&e->peer, from, len);
 	e->peerlen = len;
-}
-
-/* Descriptors a peer passed (SCM_RIGHTS) are not ucat's to keep. */
-static void
-drop_rights(struct msghdr *mh)
-{
-	struct cmsghdr *c;
-	size_t i, n;
-	int fd;
-
-	if (mh->msg_controllen == 0)
-		return;
-	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			close(fd);
-		}
-	}
 }
 
 /*
@@ -85,12 +74,10 @@ message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
 	struct sockaddr_un from;
 	struct msghdr mh;
 	struct iovec iov;
-#ifdef HAVE_PASSCRED
 	union {
 		struct cmsghdr	h;
-		char		buf[CMSG_SPACE(sizeof(struct ucred))];
+		char		buf[CTL_SPACE];
 	} ctl;
-#endif
 	ssize_t got;
 
 	memset(&mh, 0, sizeof(mh));
@@ -102,12 +89,8 @@ message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
 		mh.msg_name = &from;
 		mh.msg_namelen = sizeof(from);
 	}
-#ifdef HAVE_PASSCRED
-	if (e->type == SOCK_SEQPACKET) {
-		mh.msg_control = &ctl;
-		mh.msg_controllen = sizeof(ctl);
-	}
-#endif
+	mh.msg_control = &ctl;
+	mh.msg_controllen = sizeof(ctl);
 	do {
 		got = recvmsg(e->rfd, &mh, MSG_DONTWAIT | MSG_TRUNC |
 		    MSG_CMSG_CLOEXEC);
@@ -122,7 +105,7 @@ message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
 		end_warn(e, true);
 		return IO_FAIL;
 	}
-	drop_rights(&mh);
+	fdpass_drop(&mh, e->name, e->verbose);
 	if (got == 0 && e->type == SOCK_SEQPACKET && seqpacket_eof(&mh,
 	    revents))
 		return IO_EOF;
@@ -147,7 +130,10 @@ message_write(struct end *e, const char *p, size_t len, size_t *n)
 	ssize_t put;
 
 	do {
-		if (e->replying)
+		if (e->fds_pending)
+			put = fdpass_send(e, p, len, e->replying ?
+			    (struct sockaddr *)&e->peer : NULL, e->peerlen);
+		else if (e->replying)
 			put = sendto(e->wfd, p, len, MSG_DONTWAIT |
 			    MSG_NOSIGNAL, (struct sockaddr *)&e->peer,
 			    e->peerlen);

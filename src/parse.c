@@ -1,4 +1,4 @@
-/* parse.c: option values from text: seconds, modes, ports, counts, ids, commands. */
+/* parse.c: option values from text: seconds, modes, ports, descriptors, counts, ids, commands. */
 #include "config.h"
 
 #include <errno.h>
@@ -60,6 +60,24 @@ parse_port(const char *text, unsigned short *port)
 		return -1;
 	}
 	*port = (unsigned short)v;
+	return 0;
+}
+
+/* A descriptor number, 0 to INT_MAX. */
+int
+parse_fd(const char *text, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (end == text || *end != '\0' || errno != 0 || v < 0 ||
+	    v > INT_MAX || text[0] < '0' || text[0] > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	*fd = (int)v;
 	return 0;
 }
 

@@ -171,6 +171,13 @@ flow_finish(struct session *s, struct flow *f)
 {
 	double t = clock_now();
 
+	/* --send-fd: nothing went yet, so one NUL byte (a message of one)
+	 * carries the descriptors first. */
+	if (f->dst->fds_pending && !f->dst->closed) {
+		f->buf->data[f->buf->tail++] = '\0';
+		f->held = f->whole;
+		return;
+	}
 	f->done = true;
 	end_shutdown(f->dst, SHUT_WR);
 	trace_eof(f->mark);
@@ -617,6 +624,9 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 	    !o->no_splice && !trace_on() &&
 	    move_pipe(f->pipe, &f->pipecap) == 0)
 		f->how = MOVE_PIPE;
+	/* Descriptors go with bytes that ucat sends itself. */
+	if (dst->fds_pending)
+		f->how = MOVE_COPY;
 	f->whole = src->kind == END_MESSAGE ||
 	    (dst->kind == END_MESSAGE && !o->lines);
 	f->lines = dst->kind == END_MESSAGE && o->lines;

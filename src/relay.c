@@ -83,6 +83,7 @@ relay_spawn(const struct options *o, int lfd, int fd)
 	}
 	close(lfd);
 	sock_forget();
+	notify_forget();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	_exit(relay_client(o, fd) == 0 ? 0 : 1);
@@ -95,12 +96,15 @@ relay_connect(const struct options *o)
 	bool bind_failed;
 	int fd;
 
-	if ((fd = sock_connect(o, &o->addr, NULL, &bind_failed)) == -1) {
+	if (o->addr.inherited)
+		fd = o->addr.fd;
+	else if ((fd = sock_connect(o, &o->addr, NULL, &bind_failed)) == -1) {
 		sock_warn("connect", &o->addr);
 		return -1;
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
+	notify_connected(o);
 	trace_connect();
 	dump_connected(fd, &o->addr);
 	return relay_client(o, fd);

@@ -24,9 +24,11 @@ signals_fatal(sigset_t *set)
 static void
 on_fatal(int sig)
 {
-	/* The handler was reset on entry: remove our files, hand back what
-	 * was claimed of a file on stdin and not sent, then die of sig. */
+	/* The handler was reset on entry: remove our files, tell systemd
+	 * ucat stops, hand back what was claimed of a file on stdin and not
+	 * sent, then die of sig. */
 	sock_cleanup();
+	notify_stopping();
 	move_unclaim();
 	raise(sig);
 }

@@ -192,11 +192,14 @@ sock_bind(int fd, const struct uaddr *ua, const struct options *o)
 	return 0;
 }
 
+/* The listening socket: made and bound here, or inherited as it is. */
 int
 sock_listen(const struct options *o)
 {
 	int fd, saved;
 
+	if (o->addr.inherited)
+		return o->addr.fd;
 	if ((fd = sock_open(o->addr.family, o->type)) == -1)
 		return -1;
 	if (sock_bind(fd, &o->addr, o) == -1 ||

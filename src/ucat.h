@@ -20,6 +20,9 @@
  * than an IPv6 address and port need). */
 #define ADDR_TEXT_MAX	(4 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2)
 
+/* The most descriptors --send-fd passes (the kernel's SCM_MAX_FD). */
+#define SEND_FDS_MAX	253
+
 /* The longest host name of a tcp: address. */
 #define ADDR_HOST_MAX	255
 
@@ -39,11 +42,16 @@ struct uaddr {
 	const char	*text;		/* as the user wrote it */
 	char		host[ADDR_HOST_MAX + 1];	/* tcp: a name */
 	unsigned short	port;		/* tcp: */
+	/* fd:N, fdname:NAME: a socket ucat inherited, never its file. */
+	bool		inherited;
+	int		fd;		/* -1: fdname's, not found yet */
+	const char	*fdname;
 };
 
 struct options {
-	bool		listen;		/* -l */
+	bool		listen;		/* -l, or an inherited listener */
 	int		type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	bool		type_given;	/* -u or --seqpacket */
 	bool		no_stdin;	/* -d */
 	bool		no_shutdown;	/* --no-shutdown */
 	bool		lines;		/* -L */
@@ -69,6 +77,9 @@ struct options {
 	long		max_conns;	/* --max-conns */
 	struct idlist	*allow_uid;	/* --allow-uid; NULL: anyone */
 	struct idlist	*allow_gid;	/* --allow-gid; NULL: anyone */
+	int		ready_fd;	/* --ready-fd; -1: none */
+	int		send_fds[SEND_FDS_MAX];	/* --send-fd */
+	size_t		nsend_fds;
 };
 
 /* A --allow-uid or --allow-gid list, resolved to numbers. */
@@ -92,6 +103,7 @@ struct peer {
 int	parse_secs(const char *, bool, double *);
 int	parse_mode(const char *, mode_t *);
 int	parse_port(const char *, unsigned short *);
+int	parse_fd(const char *, int *);
 int	parse_count(const char *, long *);
 struct idlist *parse_idlist(const char *, bool, char *, size_t);
 char	**parse_command(const char *, bool);
@@ -183,6 +195,10 @@ struct end {
 	struct sockaddr_un peer;
 	socklen_t	 peerlen;
 	double		 retry_at;	/* a full receiver: send again then */
+	/* --send-fd: passed with the first bytes sent. */
+	const int	*sendfds;
+	size_t		 nsendfds;
+	bool		 fds_pending;
 };
 
 /* end.c */
@@ -238,6 +254,25 @@ void	trace_chunk(char, const char *, size_t, bool, uint64_t);
 void	trace_eof(char);
 void	trace_reset(char, const char *);
 void	trace_end(void);
+
+/* activate.c */
+void	activate_env(void);
+int	activate_count(void);
+void	activate_default(struct uaddr *);
+int	activate_name(struct uaddr *);
+int	activate_inspect(struct uaddr *, int *, bool *);
+
+/* notify.c */
+void	notify_setup(int);
+void	notify_ready(const char *);
+void	notify_stopping(void);
+void	notify_forget(void);
+void	notify_connected(const struct options *);
+
+/* fdpass.c */
+ssize_t	fdpass_send(struct end *, const char *, size_t,
+	    const struct sockaddr *, socklen_t);
+void	fdpass_drop(struct msghdr *, const char *, bool);
 
 /* relay.c */
 int	relay_client(const struct options *, int);

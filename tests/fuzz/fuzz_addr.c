@@ -42,7 +42,15 @@ round_trip(const char *text)
 			abort();
 		return;
 	}
-	if (ua.family != AF_UNIX || ua.len < sizeof(sa_family_t) ||
+	/* fd:N and fdname:NAME: a number, or a name, and no address yet. */
+	if (strncmp(text, "fd:", 3) == 0 || strncmp(text, "fdname:", 7) == 0) {
+		if (!ua.inherited || ua.len != 0 || (ua.fdname == NULL) ==
+		    (ua.fd < 0) || (ua.fdname != NULL && ua.fdname[0] == '\0'))
+			abort();
+		return;
+	}
+	if (ua.inherited || ua.family != AF_UNIX ||
+	    ua.len < sizeof(sa_family_t) ||
 	    ua.len > sizeof(ua.sun) || ua.sun.sun_family != AF_UNIX)
 		abort();
 	/* unix:PATH is PATH as a path, whatever PATH starts with. */

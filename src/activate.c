@@ -1,0 +1,158 @@
+/* activate.c: sockets ucat inherits: fd:N, fdname:NAME and systemd's LISTEN_FDS. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+
+/* systemd passes its sockets from descriptor 3 on (sd_listen_fds(3)). */
+#define LISTEN_FDS_START	3
+
+static int	 listen_fds;	/* LISTEN_FDS, when LISTEN_PID is ucat's */
+static char	*listen_names;	/* LISTEN_FDNAMES, colon-separated */
+
+/* A decimal number from 1 to INT_MAX, or 0. */
+static long
+number(const char *text)
+{
+	char *end;
+	long v;
+
+	if (text == NULL || *text < '0' || *text > '9')
+		return 0;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	return errno != 0 || *end != '\0' || v > INT_MAX ? 0 : v;
+}
+
+/*
+ * Takes what systemd passed (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES): the
+ * sockets count only if LISTEN_PID is ucat's own pid (they were meant for
+ * another process otherwise, as sd_listen_fds(3) decides).  The variables
+ * are removed whatever they said, so that no program ucat runs sees them,
+ * and the sockets are closed on exec.
+ */
+void
+activate_env(void)
+{
+	const char *names;
+	long n;
+	int fd;
+
+	if (number(getenv("LISTEN_PID")) == (long)getpid() &&
+	    (n = number(getenv("LISTEN_FDS"))) > 0 &&
+	    n <= INT_MAX - LISTEN_FDS_START) {
+		listen_fds = (int)n;
+		names = getenv("LISTEN_FDNAMES");
+		if (names != NULL && (listen_names = strdup(names)) == NULL)
+			listen_fds = 0;
+		for (fd = LISTEN_FDS_START; fd < LISTEN_FDS_START +
+		    listen_fds; fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+/* How many sockets systemd passed to ucat. */
+int
+activate_count(void)
+{
+	return listen_fds;
+}
+
+/* The address of -l given none: the one socket systemd passed. */
+void
+activate_default(struct uaddr *ua)
+{
+	memset(ua, 0, sizeof(*ua));
+	ua->inherited = true;
+	ua->fd = LISTEN_FDS_START;
+	ua->text = "fd:3";
+}
+
+/* fdname:NAME: the socket passed under that name.  -1 if none was. */
+int
+activate_name(struct uaddr *ua)
+{
+	const char *p = listen_names, *end;
+	size_t len = strlen(ua->fdname);
+	int i;
+
+	for (i = 0; p != NULL && i < listen_fds; i++) {
+		end = strchr(p, ':');
+		if ((size_t)((end != NULL ? end : p + strlen(p)) - p) == len &&
+		    memcmp(p, ua->fdname, len) == 0) {
+			ua->fd = LISTEN_FDS_START + i;
+			return 0;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return -1;
+}
+
+/*
+ * What the inherited socket ua->fd is: its family and own address into
+ * ua, its type, and whether it is a listener (a listening stream or
+ * seqpacket socket, or an unconnected datagram one) rather than a
+ * connection.  -1 with errno: EBADF (not open), ENOTSOCK (not a socket),
+ * EAFNOSUPPORT (neither Unix nor TCP), EDESTADDRREQ (neither listening
+ * nor connected).
+ */
+int
+activate_inspect(struct uaddr *ua, int *type, bool *listener)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(int), plen = sizeof(peer);
+	struct stat st;
+	int on = 0;
+	bool connected;
+
+	if (fcntl(ua->fd, F_GETFD) == -1)
+		return -1;
+	if (fstat(ua->fd, &st) == -1)
+		return -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = ENOTSOCK;
+		return -1;
+	}
+	if (getsockopt(ua->fd, SOL_SOCKET, SO_TYPE, type, &len) == -1)
+		return -1;
+	ua->len = sizeof(ua->ss);
+	if (getsockname(ua->fd, &ua->sa, &ua->len) == -1)
+		return -1;
+	ua->family = ua->sa.sa_family;
+	if (ua->family != AF_UNIX && (*type != SOCK_STREAM ||
+	    (ua->family != AF_INET && ua->family != AF_INET6))) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	ua->abstract = ua->family == AF_UNIX &&
+	    ua->len > sizeof(sa_family_t) && ua->sun.sun_path[0] == '\0';
+	connected = getpeername(ua->fd, (struct sockaddr *)&peer, &plen) == 0;
+	*listener = !connected;
+	if (*type != SOCK_DGRAM && !connected) {
+#ifdef SO_ACCEPTCONN
+		len = sizeof(on);
+		if (getsockopt(ua->fd, SOL_SOCKET, SO_ACCEPTCONN, &on,
+		    &len) == -1)
+			on = 0;
+#else
+		on = 1;
+#endif
+		if (!on) {
+			errno = EDESTADDRREQ;
+			return -1;
+		}
+	}
+	(void)fcntl(ua->fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}

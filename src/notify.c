@@ -1,0 +1,138 @@
+/* notify.c: readiness: systemd's NOTIFY_SOCKET and s6's notification fd (--ready-fd). */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ucat.h"
+#include "compat.h"
+
+static int			 notify_fd = -1;
+static struct sockaddr_un	 notify_addr;
+static socklen_t		 notify_len;
+static char			 notify_text[ADDR_PATH_MAX + 2];
+static int			 ready_fd = -1;
+/* READY=1 went out: STOPPING=1 is owed at exit (read by a handler). */
+static volatile sig_atomic_t	 owed;
+
+/*
+ * Takes NOTIFY_SOCKET (a path, or @name for an abstract one) out of the
+ * environment, so that no program ucat runs answers for it, and keeps a
+ * datagram socket to send to it; and the --ready-fd descriptor, -1 for
+ * none.  A NOTIFY_SOCKET that cannot be used is warned of; ucat goes on.
+ */
+void
+notify_setup(int fd)
+{
+	const char *name = getenv("NOTIFY_SOCKET");
+	size_t len;
+
+	ready_fd = fd;
+	if (name == NULL)
+		return;
+	len = strlen(name);
+	snprintf(notify_text, sizeof(notify_text), "%s", name);
+	unsetenv("NOTIFY_SOCKET");
+	memset(&notify_addr, 0, sizeof(notify_addr));
+	notify_addr.sun_family = AF_UNIX;
+	if ((name[0] != '/' && name[0] != '@') || len < 2 ||
+	    len > ADDR_PATH_MAX) {
+		warnx("NOTIFY_SOCKET '%s': not a path or an @name; "
+		    "readiness is not told", notify_text);
+		return;
+	}
+	memcpy(notify_addr.sun_path, name, len);
+	if (name[0] == '@')
+		notify_addr.sun_path[0] = '\0';
+	/* An abstract name counts exactly its bytes; a path its NUL too. */
+	notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+	    (name[0] == '@' ? 0 : 1));
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (notify_fd == -1)
+		warn("NOTIFY_SOCKET %s", notify_text);
+}
+
+static int
+tell(const char *state, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = sendto(notify_fd, state, len, MSG_NOSIGNAL,
+		    (const struct sockaddr *)&notify_addr, notify_len);
+	} while (n == -1 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Ucat is ready (listening, or connected): READY=1 with status as STATUS=,
+ * and a newline on --ready-fd, which is then closed.  Once only.
+ */
+void
+notify_ready(const char *status)
+{
+	char state[ADDR_TEXT_MAX + 64];
+	int n;
+	ssize_t w;
+
+	if (ready_fd != -1) {
+		do {
+			w = write(ready_fd, "\n", 1);
+		} while (w == -1 && errno == EINTR);
+		if (w != 1)
+			warn("--ready-fd %d", ready_fd);
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	if (notify_fd == -1)
+		return;
+	n = snprintf(state, sizeof(state), "READY=1\nSTATUS=%s\n", status);
+	if (n >= (int)sizeof(state))
+		n = (int)sizeof(state) - 1;
+	if (tell(state, (size_t)n) == -1) {
+		warn("NOTIFY_SOCKET %s", notify_text);
+		close(notify_fd);
+		notify_fd = -1;
+		return;
+	}
+	owed = 1;
+}
+
+/* Ready, as a client: connected to ADDRESS. */
+void
+notify_connected(const struct options *o)
+{
+	char status[ADDR_TEXT_MAX + 16];
+
+	snprintf(status, sizeof(status), "connected to %s", o->addr.text);
+	notify_ready(status);
+}
+
+/* At exit, and from a signal handler: STOPPING=1, if READY=1 went out. */
+void
+notify_stopping(void)
+{
+	static const char stopping[] = "STOPPING=1\n";
+
+	if (!owed)
+		return;
+	owed = 0;
+	(void)tell(stopping, sizeof(stopping) - 1);
+}
+
+/* In a child that serves one client: the parent's readiness is not its
+ * own to end. */
+void
+notify_forget(void)
+{
+	owed = 0;
+}
