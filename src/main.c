@@ -724,12 +724,14 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	check_stdio(&o);
 	notify_setup(o.ready_fd);
+	/* Before the first write: SIGPIPE and SIGXFSZ are errors, not
+	 * deaths. */
+	signals_setup();
 	/* Before any socket: a dump that cannot be had leaves nothing. */
 	if (o.dump != NULL && dump_open(o.dump) == -1)
 		err(1, "-x %s", o.dump);
 	if (o.pcap != NULL)
 		open_pcap(&o);
-	signals_setup();
 	if (atexit(sock_cleanup) != 0 || atexit(notify_stopping) != 0)
 		errx(1, "atexit failed");
 

@@ -48,14 +48,19 @@
 #define WINDOW		65535
 #define WSCALE		7
 
-/* The server is 127.0.0.1; connection N's client is 127.0.0.2 and up,
- * on a port of Linux's ephemeral range, 32768 to 60999. */
+/*
+ * The server is 127.0.0.1.  Connection N's client is 127.R.N/256.N%256
+ * (N modulo 65536), where R, 1 to 255, is the run of ucat's own (from its
+ * pid), on a port of Linux's ephemeral range, 32768 to 60999: the
+ * connections of concurrent -k children, and of runs appended to one
+ * file, never share an address, which is what tells IP fragments apart.
+ * Each connection's sequence numbers start from the clock, as a kernel's
+ * do, so that two runs on one address are still two connections.
+ */
 #define SERVER_IP	0x7f000001u
-#define CLIENT_IP	0x7f000002u
+#define CLIENT_NET	0x7f000000u
 #define CLIENT_PORT	32768
 #define CLIENT_PORTS	28232
-#define CLIENT_ISN	1000u
-#define SERVER_ISN	2000u
 
 struct file_head {
 	uint32_t	magic;
@@ -97,14 +102,15 @@ static uint16_t		 server_port;
  * takes PIPE_BUF bytes whole, a file in append mode any write whole. */
 static bool		 regular;
 static size_t		 ip_limit;
-static uint16_t		 ip_id;
+static uint32_t		 run;		/* R of the client address */
 
 static struct {
 	bool		 on;
 	bool		 stream;	/* TCP; else each message one UDP
 					 * datagram */
-	bool		 reset;
+	int		 reset;		/* the side that reset; -1: none */
 	int		 gt;		/* the side '>' comes from */
+	uint16_t	 ip_id;
 	struct side	 side[2];
 } conn;
 
@@ -252,7 +258,7 @@ ip_head(unsigned char *h, size_t total, int proto, uint16_t frag,
 {
 	put16(h, 0x4500);
 	put16(h + 2, (uint16_t)total);
-	put16(h + 4, ip_id);
+	put16(h + 4, conn.ip_id);
 	put16(h + 6, frag);
 	h[8] = 64;
 	h[9] = (unsigned char)proto;
@@ -270,7 +276,7 @@ tcp_segment(int from, unsigned char flags, const char *data, size_t n)
 	size_t thl = TCP_HLEN + (flags & TCP_SYN ? SYN_OPTLEN : 0);
 	unsigned char *h = record(IP_HLEN + thl, data, n, n), *t = h + IP_HLEN;
 
-	ip_id++;
+	conn.ip_id++;
 	ip_head(h, IP_HLEN + thl + n, PROTO_TCP, IP_DF, a, b);
 	put16(t, a->port);
 	put16(t + 2, b->port);
@@ -344,7 +350,7 @@ udp_message(int from, const char *p, size_t n)
 		if (u[6] == 0 && u[7] == 0)
 			u[6] = u[7] = 0xff;
 	}
-	ip_id++;
+	conn.ip_id++;
 	/* Fragments carry multiples of 8 bytes; the first, the header. */
 	room = IP_HLEN + total <= ip_limit ? total :
 	    (ip_limit - IP_HLEN) & ~(size_t)7;
@@ -374,30 +380,45 @@ stamp(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 }
 
-/* An existing capture takes more records only if they are of its kind:
- * 0, -1 with errno, or -2. */
+/* Whether the records of a capture end where the file ends: a write cut
+ * short (a full disk) leaves half a record, after which no reader could
+ * find the next one. */
+static bool
+whole_records(int fd, off_t size)
+{
+	struct rec_head r;
+	off_t at = sizeof(struct file_head);
+
+	while (at < size) {
+		if (pread(fd, &r, sizeof(r), at) != (ssize_t)sizeof(r) ||
+		    r.caplen > SNAPLEN)
+			return false;
+		at += (off_t)(sizeof(r) + r.caplen);
+	}
+	return at == size;
+}
+
+/* An existing capture takes more records only if it is of ucat's kind,
+ * and whole: 0, -1 with errno, or -2. */
 static int
 same_kind(const char *path, const struct stat *st)
 {
 	struct file_head fh;
 	struct stat rst;
-	ssize_t n;
+	bool ok = false;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK)) == -1)
 		return -1;
-	if (fstat(fd, &rst) == -1 || rst.st_dev != st->st_dev ||
-	    rst.st_ino != st->st_ino)
-		n = 0;
-	else
-		n = pread(fd, &fh, sizeof(fh), 0);
+	if (fstat(fd, &rst) == 0 && rst.st_dev == st->st_dev &&
+	    rst.st_ino == st->st_ino &&
+	    pread(fd, &fh, sizeof(fh), 0) == (ssize_t)sizeof(fh))
+		ok = fh.magic == PCAP_MAGIC && fh.major == PCAP_MAJOR &&
+		    fh.linktype == LINKTYPE_RAW && fh.snaplen >= SNAPLEN &&
+		    whole_records(fd, rst.st_size);
 	close(fd);
-	if (n == (ssize_t)sizeof(fh) && fh.magic == PCAP_MAGIC &&
-	    fh.major == PCAP_MAJOR && fh.linktype == LINKTYPE_RAW &&
-	    fh.snaplen >= SNAPLEN)
-		return 0;
-	return -2;
+	return ok ? 0 : -2;
 }
 
 static int
@@ -429,6 +450,7 @@ pcap_open(const char *path, unsigned short port)
 
 	pcap_name = path;
 	server_port = port;
+	run = 1 + (uint32_t)getpid() % 255;
 	if (strcmp(path, "-") == 0)
 		pcap_fd = STDOUT_FILENO;
 	else if ((pcap_fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
@@ -480,23 +502,27 @@ pcap_on(void)
 void
 pcap_begin(unsigned long number, bool stream, bool gt_client)
 {
-	unsigned long k = number - 1;
+	uint32_t isn;
 
 	if (pcap_fd == -1)
 		return;
+	stamp();
+	/* Four a microsecond, as RFC 793's clock. */
+	isn = (uint32_t)now.tv_sec * 4000000u + (uint32_t)(now.tv_nsec / 250);
 	memset(&conn, 0, sizeof(conn));
 	conn.on = true;
 	conn.stream = stream;
+	conn.reset = -1;
 	conn.gt = gt_client ? CLIENT : SERVER;
 	conn.side[SERVER].ip = SERVER_IP;
 	conn.side[SERVER].port = server_port;
-	conn.side[SERVER].seq = SERVER_ISN;
-	conn.side[CLIENT].ip = CLIENT_IP + (uint32_t)(k / CLIENT_PORTS);
-	conn.side[CLIENT].port = (uint16_t)(CLIENT_PORT + k % CLIENT_PORTS);
-	conn.side[CLIENT].seq = CLIENT_ISN;
+	conn.side[SERVER].seq = isn ^ 0x5bd1e995u;
+	conn.side[CLIENT].ip = CLIENT_NET | run << 16 | (number & 0xffff);
+	conn.side[CLIENT].port = (uint16_t)(CLIENT_PORT + (number - 1) %
+	    CLIENT_PORTS);
+	conn.side[CLIENT].seq = isn;
 	if (!stream)
 		return;
-	stamp();
 	tcp_segment(CLIENT, TCP_SYN, NULL, 0);
 	tcp_segment(SERVER, TCP_SYN | TCP_ACK, NULL, 0);
 	tcp_segment(CLIENT, TCP_ACK, NULL, 0);
@@ -507,7 +533,7 @@ pcap_begin(unsigned long number, bool stream, bool gt_client)
 void
 pcap_chunk(char mark, const char *p, size_t n)
 {
-	if (pcap_fd == -1 || !conn.on || conn.reset)
+	if (pcap_fd == -1 || !conn.on)
 		return;
 	stamp();
 	if (conn.stream)
@@ -523,7 +549,7 @@ pcap_fin(char mark)
 {
 	int from = side_of(mark);
 
-	if (pcap_fd == -1 || !conn.on || !conn.stream || conn.reset ||
+	if (pcap_fd == -1 || !conn.on || !conn.stream || conn.reset != -1 ||
 	    conn.side[from].fin)
 		return;
 	stamp();
@@ -531,19 +557,18 @@ pcap_fin(char mark)
 	flush();
 }
 
-/* The side mark's data came from reset the connection. */
+/* The side mark's data came from reset the connection.  What ucat had
+ * read still goes to the other side: the RST ends the connection after
+ * it. */
 void
 pcap_reset(char mark)
 {
-	if (pcap_fd == -1 || !conn.on || !conn.stream || conn.reset)
-		return;
-	stamp();
-	tcp_segment(side_of(mark), TCP_RST | TCP_ACK, NULL, 0);
-	conn.reset = true;
-	flush();
+	if (conn.reset == -1)
+		conn.reset = side_of(mark);
 }
 
-/* The connection is over: a side that said no FIN yet closes now. */
+/* The connection is over: a RST from the side that reset it, or a FIN
+ * from each side that said none yet. */
 void
 pcap_end(void)
 {
@@ -552,7 +577,9 @@ pcap_end(void)
 	if (pcap_fd == -1 || !conn.on)
 		return;
 	stamp();
-	for (i = CLIENT; i <= SERVER && conn.stream && !conn.reset; i++)
+	if (conn.stream && conn.reset != -1)
+		tcp_segment(conn.reset, TCP_RST | TCP_ACK, NULL, 0);
+	for (i = CLIENT; i <= SERVER && conn.stream && conn.reset == -1; i++)
 		if (!conn.side[i].fin)
 			tcp_fin(i);
 	flush();

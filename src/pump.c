@@ -180,7 +180,7 @@ flow_finish(struct session *s, struct flow *f)
 	}
 	f->done = true;
 	end_shutdown(f->dst, SHUT_WR);
-	trace_eof(f->mark);
+	trace_eof(f->mark, f->dst->kind == END_STDIO || f->dst->half_close);
 	if (s->o->timeout > 0)
 		s->idle_at = t + s->o->timeout;
 	if (f->src->kind == END_STDIO && s->o->quit_after >= 0)

@@ -50,12 +50,14 @@ trace_chunk(char mark, const char *p, size_t n, bool message, uint64_t at)
 	pcap_chunk(mark, p, n);
 }
 
-/* The way of mark has no more data: a half-close. */
+/* The way of mark has no more data; shut: the side it goes to was told
+ * so (a half-close; not with --no-shutdown). */
 void
-trace_eof(char mark)
+trace_eof(char mark, bool shut)
 {
 	dump_event("%c end of data", mark);
-	pcap_fin(mark);
+	if (shut)
+		pcap_fin(mark);
 }
 
 /* The side that sent the way of mark, name, reset the connection. */

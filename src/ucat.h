@@ -251,7 +251,7 @@ unsigned long trace_number(void);
 void	trace_connect(void);
 void	trace_begin(bool, bool);
 void	trace_chunk(char, const char *, size_t, bool, uint64_t);
-void	trace_eof(char);
+void	trace_eof(char, bool);
 void	trace_reset(char, const char *);
 void	trace_end(void);
 
