@@ -53,9 +53,11 @@ activate_env(void)
 		names = getenv("LISTEN_FDNAMES");
 		if (names != NULL && (listen_names = strdup(names)) == NULL)
 			listen_fds = 0;
+		/* As sd_listen_fds does, up to the first that is not open. */
 		for (fd = LISTEN_FDS_START; fd < LISTEN_FDS_START +
 		    listen_fds; fd++)
-			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+				break;
 	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
@@ -79,7 +81,9 @@ activate_default(struct uaddr *ua)
 	ua->text = "fd:3";
 }
 
-/* fdname:NAME: the socket passed under that name.  -1 if none was. */
+/* fdname:NAME: the socket passed under that name (without
+ * LISTEN_FDNAMES, each is "unknown", as systemd names them).  -1 if none
+ * was. */
 int
 activate_name(struct uaddr *ua)
 {
@@ -87,6 +91,10 @@ activate_name(struct uaddr *ua)
 	size_t len = strlen(ua->fdname);
 	int i;
 
+	if (p == NULL && listen_fds > 0 && strcmp(ua->fdname, "unknown") == 0) {
+		ua->fd = LISTEN_FDS_START;
+		return 0;
+	}
 	for (i = 0; p != NULL && i < listen_fds; i++) {
 		end = strchr(p, ':');
 		if ((size_t)((end != NULL ? end : p + strlen(p)) - p) == len &&
@@ -154,5 +162,9 @@ activate_inspect(struct uaddr *ua, int *type, bool *listener)
 		}
 	}
 	(void)fcntl(ua->fd, F_SETFD, FD_CLOEXEC);
+	/* ucat waits in accept(2) and recv(2) itself (systemd's
+	 * NonBlocking=yes, or a parent's own habit, would make them fail). */
+	if ((on = fcntl(ua->fd, F_GETFL)) != -1 && (on & O_NONBLOCK))
+		(void)fcntl(ua->fd, F_SETFL, on & ~O_NONBLOCK);
 	return 0;
 }

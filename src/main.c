@@ -430,11 +430,15 @@ check_inherited(const struct options *o, bool src)
 		return;
 	if (o->mode_set)
 		errx(2, "-m: '%s' is a socket ucat did not create", ua->text);
-	if (src)
+	/* In a relay, -s and --wait are of the connection to TARGET. */
+	if (src && !o->relay)
 		errx(2, "-s: '%s' is bound already", ua->text);
-	if (o->probe || o->wait > 0)
+	if (o->probe || (o->wait > 0 && !o->relay))
 		errx(2, "%s: '%s' is a socket ucat was given, not an address "
 		    "to connect to", o->probe ? "-z" : "--wait", ua->text);
+	if (o->ready_fd == ua->fd)
+		errx(2, "--ready-fd: %d is the socket of '%s'", ua->fd,
+		    ua->text);
 	if (ua->fd <= STDERR_FILENO && !o->relay && o->exec_argv == NULL)
 		errx(2, "address '%s': standard %s is an end of the pump "
 		    "too; give a target to relay the socket to", ua->text,
@@ -443,9 +447,10 @@ check_inherited(const struct options *o, bool src)
 
 /* --send-fd: the descriptors go with what stdin sends to a Unix peer. */
 static void
-check_send_fd(const struct options *o)
+check_send_fd(struct options *o)
 {
 	const char *why = NULL;
+	size_t i;
 
 	if (o->nsend_fds == 0)
 		return;
@@ -461,6 +466,12 @@ check_send_fd(const struct options *o)
 		why = "a TCP peer cannot receive descriptors";
 	if (why != NULL)
 		errx(2, "--send-fd: %s", why);
+	/* Copies of their own, made once the address is known: what ucat
+	 * closes (a listener, --ready-fd) is never what it passes. */
+	for (i = 0; i < o->nsend_fds; i++)
+		if ((o->send_fds[i] = fcntl(o->send_fds[i], F_DUPFD_CLOEXEC,
+		    3)) == -1)
+			err(1, "--send-fd");
 }
 
 /* What a relay (two addresses) does not take: it reads no stdin. */
@@ -525,6 +536,10 @@ check_rules(struct options *o, const char *src)
 		if (o->listen && !o->relay)
 			errx(2, "-s: only a connecting socket has a source");
 		parse_addr("-s", src, &o->src);
+		if (o->src.inherited)
+			errx(2, "-s: address '%s': a source is bound, not "
+			    "inherited (a file of that name: unix:%s)", src,
+			    src);
 		o->src_set = true;
 	}
 	check_tcp(o);
@@ -537,6 +552,8 @@ check_rules(struct options *o, const char *src)
 		errx(2, "-m: only a listening socket file has a mode");
 	if (o->listen && (o->probe || o->wait > 0))
 		errx(2, "%s: only for connecting", o->probe ? "-z" : "--wait");
+	if (o->probe && o->ready_fd != -1)
+		errx(2, "--ready-fd: -z is never ready to serve");
 	if (o->type == SOCK_DGRAM && (o->allow_uid || o->allow_gid))
 		errx(2, "--allow-uid, --allow-gid: datagrams carry no peer "
 		    "credentials here; use a stream or seqpacket socket");

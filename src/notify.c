@@ -6,6 +6,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,8 +45,9 @@ notify_setup(int fd)
 	unsetenv("NOTIFY_SOCKET");
 	memset(&notify_addr, 0, sizeof(notify_addr));
 	notify_addr.sun_family = AF_UNIX;
+	/* An @name has ADDR_PATH_MAX bytes after the @, as a path does. */
 	if ((name[0] != '/' && name[0] != '@') || len < 2 ||
-	    len > ADDR_PATH_MAX) {
+	    len - (name[0] == '@') > ADDR_PATH_MAX) {
 		warnx("NOTIFY_SOCKET '%s': not a path or an @name; "
 		    "readiness is not told", notify_text);
 		return;
@@ -59,6 +61,10 @@ notify_setup(int fd)
 	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (notify_fd == -1)
 		warn("NOTIFY_SOCKET %s", notify_text);
+#if !HAVE_DECL_SOCK_CLOEXEC
+	else
+		(void)fcntl(notify_fd, F_SETFD, FD_CLOEXEC);
+#endif
 }
 
 static int
@@ -67,7 +73,7 @@ tell(const char *state, size_t len)
 	ssize_t n;
 
 	do {
-		n = sendto(notify_fd, state, len, MSG_NOSIGNAL,
+		n = sendto(notify_fd, state, len, MSG_NOSIGNAL | MSG_DONTWAIT,
 		    (const struct sockaddr *)&notify_addr, notify_len);
 	} while (n == -1 && errno == EINTR);
 	return n == (ssize_t)len ? 0 : -1;
@@ -81,7 +87,7 @@ void
 notify_ready(const char *status)
 {
 	char state[ADDR_TEXT_MAX + 64];
-	int n;
+	int n, i;
 	ssize_t w;
 
 	if (ready_fd != -1) {
@@ -98,13 +104,20 @@ notify_ready(const char *status)
 	n = snprintf(state, sizeof(state), "READY=1\nSTATUS=%s\n", status);
 	if (n >= (int)sizeof(state))
 		n = (int)sizeof(state) - 1;
+	/* The status is one line: an address's control bytes would start
+	 * assignments of their own. */
+	for (i = sizeof("READY=1\nSTATUS=") - 1; i < n - 1; i++)
+		if ((unsigned char)state[i] < 0x20 || state[i] == 0x7f)
+			state[i] = '?';
+	/* Owed before it may be sent: a signal in between still says
+	 * STOPPING=1. */
+	owed = 1;
 	if (tell(state, (size_t)n) == -1) {
+		owed = 0;
 		warn("NOTIFY_SOCKET %s", notify_text);
 		close(notify_fd);
 		notify_fd = -1;
-		return;
 	}
-	owed = 1;
 }
 
 /* Ready, as a client: connected to ADDRESS. */

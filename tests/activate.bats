@@ -99,6 +99,11 @@ two" "$(cat "$T/sp.out")"
 	check_eq "status" 2 "$STATUS"
 	grep -q "^ucat: -l: 2 sockets were passed (LISTEN_FDS): name one" \
 		"$T/two.err"
+	# Without --fdname, systemd's name for each socket is "unknown".
+	activate unk -l "$T/u" "$UCAT" -v -l fdname:unknown
+	timeout 20 "$UCAT" -d "$T/u"
+	finish unk
+	check_eq "fdname:unknown" 0 "$STATUS"
 	activate none -l "$T/e" --fdname=x "$UCAT" -l fdname:y
 	timeout 20 "$UCAT" -z "$T/e" || true
 	finish none
@@ -137,6 +142,7 @@ two" "$(cat "$T/sp.out")"
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
 os.execv(sys.argv[1], [sys.argv[1], "fd:3"])' "$UCAT"
 	check_eq "UDP" 2 "$status"
 	check_eq "UDP error" \
@@ -158,20 +164,68 @@ os.execv(sys.argv[1], [sys.argv[1], "fd:0"])' "$UCAT"
 	[[ ${lines[0]} == "ucat: address 'fd:0': standard input is an end"* ]]
 }
 
-@test "activate: -m, -s, -z on an inherited socket are usage errors" {
-	need python3
-	# A listening socket on fd 3, then ucat with each flag.
-	for flags in "-m 600" "-s $T/src" "-z"; do
-		run timeout 20 python3 -c 'import os, socket, sys
+# inherited FLAGS...: ucat FLAGS fd:3 with a listening Unix socket, made
+# non-blocking, on fd 3.
+inherited() {
+	python3 -c 'import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
-s.listen(1)
+s.listen(8)
+s.setblocking(False)
 os.dup2(s.fileno(), 3)
-os.execv(sys.argv[2], [sys.argv[2]] + sys.argv[3].split() + ["fd:3"])' \
-			"$T/l.$RANDOM" "$UCAT" "$flags"
-		check_eq "status with $flags" 2 "$status"
-	done
+os.set_inheritable(3, True)
+os.execv(sys.argv[2], [sys.argv[2]] + sys.argv[3:])' "$T/l.$RANDOM" "$@"
+}
+
+@test "activate: -m, -s, -z, --ready-fd on the socket itself: usage errors" {
+	need python3
+	run inherited "$UCAT" -m 600 fd:3
+	check_eq "-m" "ucat: -m: 'fd:3' is a socket ucat did not create" \
+		"${lines[0]}"
+	run inherited "$UCAT" -s "$T/src" fd:3
+	check_eq "-s" "ucat: -s: 'fd:3' is bound already" "${lines[0]}"
+	run inherited "$UCAT" -z fd:3
+	check_eq "-z" "ucat: -z: 'fd:3' is a socket ucat was given, not an address to connect to" \
+		"${lines[0]}"
+	run inherited "$UCAT" --ready-fd 3 fd:3
+	check_eq "--ready-fd" "ucat: --ready-fd: 3 is the socket of 'fd:3'" \
+		"${lines[0]}"
+	run timeout 20 "$UCAT" -s fd:3 "$T/back"
+	check_eq "-s fd:" 2 "$status"
+	[[ ${lines[0]} == "ucat: -s: address 'fd:3': a source is bound"* ]]
 	[ ! -e "$T/src" ]
+}
+
+@test "activate: a non-blocking inherited listener, and -s of its relay's target" {
+	need python3
+	listen back -k "$T/back" -c 'tr a-z A-Z'
+	spawn rel python3 -c 'import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+s.setblocking(False)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.execv(sys.argv[2], sys.argv[2:])' "$T/front" "$UCAT" -v -lk fd:3 "$T/back"
+	wait_for rel 'listening on'
+	# A second accept(2) would fail at once on a non-blocking socket.
+	for word in one two; do
+		run timeout 20 "$UCAT" "$T/front" <<<"$word"
+		check_eq "reply to $word" "${word^^}" "$output"
+	done
+	check_eq "clients" 2 "$(connections rel)"
+	# In a relay, -s is the source of the connection to TARGET.
+	spawn one python3 -c 'import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.execv(sys.argv[2], sys.argv[2:])' "$T/front2" "$UCAT" -v -l -s "$T/src" \
+		fd:3 "$T/back"
+	wait_for one 'listening on'
+	run timeout 20 "$UCAT" "$T/front2" <<<"three"
+	check_eq "reply through -s" THREE "$output"
 }
 
 # --- readiness ------------------------------------------------------------
