@@ -22,6 +22,15 @@
 #define POLLRDHUP		0
 #endif
 
+/* Messages in batches (recvmmsg, sendmmsg: Linux, FreeBSD); elsewhere one
+ * at a time, in the same structure. */
+#ifndef HAVE_STRUCT_MMSGHDR
+struct mmsghdr {
+	struct msghdr	msg_hdr;
+	unsigned int	msg_len;
+};
+#endif
+
 /* The peer's credentials as struct ucred (Linux): SO_PEERCRED to ask for
  * them, SO_PASSCRED to have them with every message. */
 #if HAVE_DECL_SO_PEERCRED && defined(HAVE_STRUCT_UCRED)

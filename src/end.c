@@ -174,6 +174,54 @@ end_write(struct end *e, const char *p, size_t len, size_t *n)
 }
 
 /*
+ * Writes the messages of b to stdout from where they stopped, each
+ * followed by a newline with -L (newline), in one writev(2); b->next and
+ * b->off then say how far they went.
+ */
+enum io
+end_write_batch(struct end *e, struct batch *b, bool newline)
+{
+	struct iovec iov[2 * BATCH_MAX];
+	size_t n, unit, skip;
+	ssize_t put;
+	int i, k = 0;
+	enum io r;
+
+	for (i = b->next; i < b->n; i++) {
+		skip = i == b->next ? b->off : 0;
+		if (skip < b->len[i]) {
+			iov[k].iov_base = BATCH_SLOT(b, i) + skip;
+			iov[k++].iov_len = b->len[i] - skip;
+		}
+		if (newline) {
+			iov[k].iov_base = (void *)(uintptr_t)"\n";
+			iov[k++].iov_len = 1;
+		}
+	}
+	n = 0;
+	r = IO_DONE;
+	if (k > 0) {
+		put = writev(e->wfd, iov, k);
+		if ((r = outcome(e, put, &n, false)) != IO_DONE)
+			return r;
+	}
+	e->nwritten += n;
+	/* Whole messages (with their newlines) first, then part of one;
+	 * empty ones without a newline go with those before them. */
+	while (b->next < b->n) {
+		unit = b->len[b->next] + (newline ? 1 : 0) - b->off;
+		if (n < unit) {
+			b->off += n;
+			break;
+		}
+		n -= unit;
+		b->next++;
+		b->off = 0;
+	}
+	return r;
+}
+
+/*
  * Tells the peer that nothing more comes (SHUT_WR, unless --no-shutdown),
  * or that nothing more is wanted (SHUT_RD).  Stdio and datagrams have no
  * such thing.

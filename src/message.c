@@ -119,6 +119,148 @@ message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
 }
 
 /*
+ * Receives up to BATCH_MAX messages at once into b (recvmmsg), each under
+ * the rules of message_read: whole, truncation said, descriptors closed,
+ * senders noted in order (the last is answered).  An end of a seqpacket
+ * stream after some messages is kept for the next take (e->eof).
+ */
+enum io
+message_read_batch(struct end *e, struct batch *b, short revents)
+{
+	struct mmsghdr mm[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	struct sockaddr_un from[BATCH_MAX];
+	union {
+		struct cmsghdr	h;
+		char		buf[CTL_SPACE];
+	} ctl[BATCH_MAX];
+	struct msghdr *mh;
+	size_t n;
+	int i, got;
+
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < BATCH_MAX; i++) {
+		iov[i].iov_base = BATCH_SLOT(b, i);
+		iov[i].iov_len = DGRAM_MAX;
+		mh = &mm[i].msg_hdr;
+		mh->msg_iov = &iov[i];
+		mh->msg_iovlen = 1;
+		if (e->replying) {
+			mh->msg_name = &from[i];
+			mh->msg_namelen = sizeof(from[i]);
+		}
+		mh->msg_control = &ctl[i];
+		mh->msg_controllen = sizeof(ctl[i]);
+	}
+	do {
+#ifdef HAVE_RECVMMSG
+		got = recvmmsg(e->rfd, mm, BATCH_MAX, MSG_DONTWAIT | MSG_TRUNC |
+		    MSG_CMSG_CLOEXEC, NULL);
+#else
+		ssize_t one = recvmsg(e->rfd, &mm[0].msg_hdr, MSG_DONTWAIT |
+		    MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+		mm[0].msg_len = one >= 0 ? (unsigned)one : 0;
+		got = one >= 0 ? 1 : -1;
+#endif
+	} while (got == -1 && errno == EINTR);
+	b->n = b->next = 0;
+	b->off = 0;
+	b->full = false;
+	if (got == -1) {
+		if (errno == EAGAIN)
+			return IO_AGAIN;
+		if (errno == ECONNRESET) {
+			e->reset = true;
+			return IO_EOF;
+		}
+		end_warn(e, true);
+		return IO_FAIL;
+	}
+	for (i = 0; i < got; i++) {
+		mh = &mm[i].msg_hdr;
+		fdpass_drop(mh, e->name, e->verbose);
+		if (mm[i].msg_len == 0 && e->type == SOCK_SEQPACKET &&
+		    seqpacket_eof(mh, revents)) {
+			e->eof = true;
+			break;
+		}
+		n = mm[i].msg_len < DGRAM_MAX ? mm[i].msg_len : DGRAM_MAX;
+		if (mh->msg_flags & MSG_TRUNC)
+			warnx("%s: message of %u bytes truncated to %zu",
+			    e->name, mm[i].msg_len, n);
+		if (e->replying)
+			note_sender(e, &from[i], mh->msg_namelen);
+		b->len[b->n++] = n;
+		e->nread += n;
+	}
+	b->full = got == BATCH_MAX;
+	return b->n > 0 ? IO_DONE : IO_EOF;
+}
+
+/*
+ * Sends the n messages of iov (to the last sender when replying) with as
+ * few calls as the kernel allows (sendmmsg); *sent says how many went.
+ * The errors are message_write's; a sender that has left has its message
+ * dropped (*sent 1, *dropped).  Descriptors still to pass go with the
+ * first message, alone.
+ */
+enum io
+message_write_many(struct end *e, struct iovec *iov, int n, int *sent,
+    bool *dropped)
+{
+	struct mmsghdr mm[BATCH_MAX];
+	size_t one;
+	enum io r;
+	int i, c;
+
+	*sent = 0;
+	*dropped = false;
+	if (e->fds_pending) {
+		r = message_write(e, iov[0].iov_base, iov[0].iov_len, &one);
+		if (r == IO_DONE) {
+			*sent = 1;
+			*dropped = one != iov[0].iov_len;
+		}
+		return r;
+	}
+#ifdef HAVE_SENDMMSG
+	memset(mm, 0, sizeof(mm[0]) * (size_t)n);
+	for (i = 0; i < n; i++) {
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		if (e->replying) {
+			mm[i].msg_hdr.msg_name = &e->peer;
+			mm[i].msg_hdr.msg_namelen = e->peerlen;
+		}
+	}
+	do {
+		c = sendmmsg(e->wfd, mm, (unsigned)n, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+	} while (c == -1 && errno == EINTR);
+	if (c > 0) {
+		for (i = 0; i < c; i++)
+			e->nwritten += mm[i].msg_len;
+		*sent = c;
+		return IO_DONE;
+	}
+#else
+	(void)mm;
+	(void)i;
+	(void)c;
+	(void)n;
+#endif
+	/* One at a time, or the first message failed: message_write sends
+	 * it, or says what the failure means. */
+	r = message_write(e, iov[0].iov_base, iov[0].iov_len, &one);
+	if (r == IO_DONE) {
+		*sent = 1;
+		*dropped = one != iov[0].iov_len;
+	}
+	return r;
+}
+
+/*
  * Sends p as one message, to the last sender when replying.  A sender
  * that has left is warned of and its reply dropped (*n is 0); the next
  * one may be answered.

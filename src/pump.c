@@ -15,6 +15,9 @@
 
 /* How many sendfile(2) calls may follow each other before a poll. */
 #define FILE_ROUNDS	16
+/* How many full batches may follow each other before a poll looks at
+ * everything else. */
+#define HOT_ROUNDS	16
 
 /*
  * A flow moves what its source end gives to its destination end: through
@@ -38,6 +41,8 @@ struct flow {
 	char		 mark;		/* traced: '>' a to b, '<' b to a */
 	uint64_t	 offset;	/* -x: stream bytes traced */
 	uint64_t	 messages;	/* -x: messages traced */
+	/* Out of a message end: batches of messages stand for buf. */
+	struct batch	*batch;
 	/* MOVE_PIPE: a pipe of the flow's own stands for buf. */
 	int		 pipe[2];
 	size_t		 pipecap;	/* bytes it holds */
@@ -54,6 +59,7 @@ struct session {
 	bool		 reset;		/* and one did */
 	struct flow	*waiting;	/* the flow whose moves may block */
 	bool		 never_wait;	/* a blocking move came back EAGAIN */
+	int		 hot;		/* full batches taken since a poll */
 	double		 quit_at;	/* -q; < 0: none */
 	double		 idle_at;	/* -w; < 0: none */
 };
@@ -84,7 +90,8 @@ consume(struct flow *f, size_t n)
 static bool
 pending(const struct flow *f)
 {
-	return f->buf->head != f->buf->tail || f->held || f->piped > 0;
+	return f->buf->head != f->buf->tail || f->held || f->piped > 0 ||
+	    (f->batch != NULL && f->batch->next < f->batch->n);
 }
 
 /* Moved through a buffer of ucat's (memory, or its own pipe): read when
@@ -157,6 +164,8 @@ wants_room(const struct flow *f)
 		return f->piped > 0;
 	if (f->how != MOVE_COPY)
 		return f->blocked;
+	if (f->batch != NULL)
+		return end_ready(f->dst) && pending(f);
 	return end_ready(f->dst) && next_unit(f, &len, &used);
 }
 
@@ -355,6 +364,120 @@ flow_write(struct session *s, struct flow *f)
 	}
 }
 
+/* A batch of messages from a message end; each is seen by -x and --pcap
+ * as it came, when it goes to a byte end. */
+static int
+batch_in(struct session *s, struct flow *f, short revents)
+{
+	struct batch *b = f->batch;
+	int i;
+
+	switch (message_read_batch(f->src, b, revents)) {
+	case IO_FAIL:
+		return -1;
+	case IO_EOF:
+		f->src->eof = true;
+		return 0;
+	case IO_DONE:
+		break;
+	default:
+		return 0;
+	}
+	if (f->dst->kind != END_MESSAGE)
+		for (i = 0; i < b->n; i++)
+			trace_chunk(f->mark, BATCH_SLOT(b, i), b->len[i], true,
+			    ++f->messages);
+	active(s);
+	return 0;
+}
+
+/* Sends messages (iov), as many as go, and sees them go. */
+static int
+messages_out(struct session *s, struct flow *f, struct iovec *iov, int n,
+    int *sent)
+{
+	bool dropped;
+	int i;
+
+	switch (message_write_many(f->dst, iov, n, sent, &dropped)) {
+	case IO_DONE:
+		break;
+	case IO_GONE:
+		flow_gone(f);
+		return 0;
+	case IO_FAIL:
+		return -1;
+	default:
+		return 0;
+	}
+	for (i = 0; i < *sent - (dropped ? 1 : 0); i++)
+		trace_chunk(f->mark, iov[i].iov_base, iov[i].iov_len, true,
+		    ++f->messages);
+	active(s);
+	return 0;
+}
+
+/* What a batch holds, out: written to a byte end (with -L's newlines),
+ * or sent on as messages. */
+static int
+batch_out(struct session *s, struct flow *f)
+{
+	struct iovec iov[BATCH_MAX];
+	struct batch *b = f->batch;
+	int i, sent = 0;
+
+	if (f->dst->kind == END_MESSAGE) {
+		for (i = b->next; i < b->n; i++) {
+			iov[i - b->next].iov_base = BATCH_SLOT(b, i);
+			iov[i - b->next].iov_len = b->len[i];
+		}
+		if (messages_out(s, f, iov, b->n - b->next, &sent) == -1)
+			return -1;
+		b->next += sent;
+		return 0;
+	}
+	switch (end_write_batch(f->dst, b, f->newline)) {
+	case IO_DONE:
+		active(s);
+		return 0;
+	case IO_GONE:
+		flow_gone(f);
+		return 0;
+	case IO_FAIL:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/* -L into messages: the lines read, each a message, as many at once as
+ * the kernel takes (the last one without a newline once stdin ended). */
+static int
+lines_out(struct session *s, struct flow *f)
+{
+	struct iovec iov[BATCH_MAX];
+	size_t used[BATCH_MAX], at = f->buf->head;
+	const char *p, *nl;
+	int k, i, sent = 0;
+
+	for (k = 0; k < BATCH_MAX && at < f->buf->tail; k++) {
+		p = f->buf->data + at;
+		nl = memchr(p, '\n', f->buf->tail - at);
+		if (nl == NULL && !f->src->eof)
+			break;
+		iov[k].iov_base = (void *)(uintptr_t)p;
+		iov[k].iov_len = nl != NULL ? (size_t)(nl - p) :
+		    f->buf->tail - at;
+		used[k] = iov[k].iov_len + (nl != NULL ? 1 : 0);
+		at += used[k];
+	}
+	if (k == 0 || messages_out(s, f, iov, k, &sent) == -1)
+		return k == 0 ? 0 : -1;
+	for (i = 0; i < sent; i++)
+		consume(f, used[i]);
+	return 0;
+}
+
 /*
  * Zero-copy from source to destination.  A regular file is always ready,
  * so sendfile goes on until the socket is full or the file ends (within
@@ -433,6 +556,8 @@ flow_take(struct session *s, struct flow *f, const struct pollfd *pfd)
 		return pipe_in(s, f);
 	if (f->how != MOVE_COPY)
 		return flow_fast(s, f, SRC_READY);
+	if (f->batch != NULL)
+		return batch_in(s, f, pfd[0].revents);
 	return flow_read(s, f, pfd[0].revents);
 }
 
@@ -440,20 +565,28 @@ flow_take(struct session *s, struct flow *f, const struct pollfd *pfd)
 static int
 flow_put(struct session *s, struct flow *f)
 {
-	return f->how == MOVE_PIPE ? pipe_out(s, f) : flow_write(s, f);
+	if (f->how == MOVE_PIPE)
+		return pipe_out(s, f);
+	if (f->batch != NULL)
+		return batch_out(s, f);
+	if (f->lines)
+		return lines_out(s, f);
+	return flow_write(s, f);
 }
 
 /*
  * Output to the destination.  What was read goes on at once where that
- * cannot block (a send, a write to a regular file); a full destination
- * that drains moves at once too, since nothing else takes from the
- * source.  Any event on a slot that only watched is the peer's hang-up.
+ * cannot block (a send, a write to a regular file), and so does a batch
+ * of messages, as nc writes what it read (a full pipe makes it wait); a
+ * full destination that drains moves at once too, since nothing else
+ * takes from the source.  Any event on a slot that only watched is the
+ * peer's hang-up.
  */
 static int
 flow_give(struct session *s, struct flow *f, const struct pollfd *pfd)
 {
-	if (pfd[0].revents && buffered(f) && f->dst->instant &&
-	    wants_room(f) && flow_put(s, f) == -1)
+	if (pfd[0].revents && buffered(f) && (f->dst->instant ||
+	    f->batch != NULL) && wants_room(f) && flow_put(s, f) == -1)
 		return -1;
 	if (f->done || pfd[1].revents == 0)
 		return 0;
@@ -564,6 +697,34 @@ reset(struct session *s)
 	}
 }
 
+/*
+ * Waits for what the flows want (poll), unless a flow's last batch of
+ * messages was full: then more is likely there, and it is taken again
+ * with no poll, HOT_ROUNDS times at most in a row.  -1: poll failed.
+ */
+static int
+events(struct session *s, struct pollfd *pfd)
+{
+	bool hot = false;
+	int i;
+
+	for (i = 0; i < 2 && s->hot < HOT_ROUNDS; i++)
+		hot |= s->flow[i].batch != NULL && s->flow[i].batch->full &&
+		    pfd[2 * i].fd != -1;
+	if (hot) {
+		s->hot++;
+		for (i = 0; i < 4; i++)
+			pfd[i].revents = 0;
+		for (i = 0; i < 2; i++)
+			if (s->flow[i].batch != NULL && s->flow[i].batch->full)
+				pfd[2 * i].revents = pfd[2 * i].fd != -1 ?
+				    POLLIN : 0;
+		return 0;
+	}
+	s->hot = 0;
+	return poll(pfd, 4, poll_timeout(s));
+}
+
 static int
 pump_loop(struct session *s)
 {
@@ -589,7 +750,7 @@ pump_loop(struct session *s)
 		}
 		flow_poll(&s->flow[0], &s->flow[1], &pfd[0]);
 		flow_poll(&s->flow[1], &s->flow[0], &pfd[2]);
-		if (poll(pfd, 4, poll_timeout(s)) == -1) {
+		if (events(s, pfd) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("poll");
@@ -649,8 +810,12 @@ flow_init(struct flow *f, const struct options *o, struct end *src,
 int
 pump_run(const struct options *o, struct end *a, struct end *b)
 {
+	/* Each flow out of a message end has its batch: only the pages its
+	 * messages touch are ever used. */
+	static char area[2][BATCH_MAX * DGRAM_MAX];
+	static struct batch batch[2];
 	struct session s;
-	int rc;
+	int i, rc;
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
@@ -658,6 +823,11 @@ pump_run(const struct options *o, struct end *a, struct end *b)
 	s.relay = a->kind != END_STDIO && b->kind != END_STDIO;
 	flow_init(&s.flow[0], o, a, b);
 	flow_init(&s.flow[1], o, b, a);
+	for (i = 0; i < 2; i++)
+		if (s.flow[i].src->kind == END_MESSAGE) {
+			batch[i].area = area[i];
+			s.flow[i].batch = &batch[i];
+		}
 	s.flow[0].mark = '>';
 	s.flow[1].mark = '<';
 	active(&s);

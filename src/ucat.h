@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <signal.h>
@@ -207,14 +208,36 @@ void	end_socket(struct end *, const struct options *, int, const char *,
 	    char *);
 enum io	end_read(struct end *, char *, size_t, size_t *, short);
 enum io	end_write(struct end *, const char *, size_t, size_t *);
+struct batch;
+enum io	end_write_batch(struct end *, struct batch *, bool);
 void	end_shutdown(struct end *, int);
 bool	end_ready(const struct end *);
 void	end_nonblock(struct end *, bool);
 void	end_warn(const struct end *, bool);
 
+/*
+ * Messages taken from a message end at once (recvmmsg), each whole in a
+ * slot of DGRAM_MAX bytes of its own, and how far they have gone out.
+ * Only the pages a message touches are ever used.
+ */
+#define BATCH_MAX	32
+struct batch {
+	char		*area;		/* BATCH_MAX slots */
+	size_t		 len[BATCH_MAX];
+	int		 n;		/* messages in it */
+	int		 next;		/* the first not all gone out */
+	size_t		 off;		/* bytes of that one out (into a byte
+					 * end, its -L newline counted) */
+	bool		 full;		/* the last take filled it: more is
+					 * likely waiting */
+};
+#define BATCH_SLOT(b, i)	((b)->area + (size_t)(i) * DGRAM_MAX)
+
 /* message.c */
 enum io	message_read(struct end *, char *, size_t, size_t *, short);
 enum io	message_write(struct end *, const char *, size_t, size_t *);
+enum io	message_read_batch(struct end *, struct batch *, short);
+enum io	message_write_many(struct end *, struct iovec *, int, int *, bool *);
 
 /* pump.c */
 int	pump_run(const struct options *, struct end *, struct end *);
