@@ -18,7 +18,10 @@
  *   rtt -o FILE -- TOOL ARGS...
  *	Resources of one run, what GNU time gives but to the microsecond:
  *	runs TOOL ARGS once on our own stdin and stdout, writes "USER_US
- *	SYS_US MAXRSS_KIB" to FILE, and exits as the tool did.
+ *	SYS_US MAXRSS_KIB" to FILE, and exits as the tool did (128 + N if
+ *	signal N killed it).  SIGTERM, SIGINT and SIGHUP are passed on to
+ *	the tool, so that a tool that runs until killed can be killed
+ *	through us (timeout(1) signals only its own child).
  *
  *   rtt -c [-ae] [-n COUNT] [-w WARMUP] PATH
  *	Connection rate: COUNT connections to the server at PATH, one
@@ -28,6 +31,14 @@
  *	without, it must be empty.  -a (with -e): read the echo before
  *	shutting down the write side.  Prints one line: the elapsed seconds
  *	of the timed connections and connections per second.
+ *
+ *   rtt -p [-n COUNT] [-w WARMUP]
+ *	Spawn rate, the floor of a server that runs a program per
+ *	connection with the connection itself taken away: COUNT times
+ *	(after WARMUP untimed), a socketpair with one short line written
+ *	into it and its write side shut down, posix_spawn(3) of /bin/cat
+ *	with the other end as its stdin and stdout, the echo read to EOF
+ *	and checked, waitpid(2).  Prints what -c prints.
  *
  * Raw samples, not medians: the caller pools them across interleaved
  * repetitions.  Exit 1, with a message, whenever a byte is missing or
@@ -43,11 +54,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
+
+static sigset_t	orig_mask;	/* the signal mask we were started with */
+static pid_t	child;		/* rtt -o: the tool, to pass signals on to */
 
 static long
 now_ns(void)
@@ -94,8 +111,9 @@ spawn(char **cmd, int in, int out)
 	if ((pid = fork()) == -1)
 		err(1, "fork");
 	if (pid == 0) {
-		/* Our SIG_IGN would survive the exec. */
+		/* Our SIG_IGN and blocked signals would survive the exec. */
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 		if (dup2(in, 0) == -1 || dup2(out, 1) == -1)
 			err(127, "dup2");
 		execvp(cmd[0], cmd);
@@ -125,17 +143,40 @@ invocations(char **cmd, long count)
 	}
 }
 
+static void
+pass_on(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
 static int
 resources(char **cmd, const char *path)
 {
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
 	struct rusage ru;
+	sigset_t block;
 	FILE *f;
+	size_t i;
 	int status;
 	pid_t pid;
 
-	pid = spawn(cmd, STDIN_FILENO, STDOUT_FILENO);
-	if (wait4(pid, &status, 0, &ru) == -1)
-		err(1, "wait4");
+	/* Blocked until child is set: a signal before it is passed on too. */
+	sigemptyset(&block);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pass_on;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&block, sigs[i]);
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			err(1, "sigaction");
+	}
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	child = pid = spawn(cmd, STDIN_FILENO, STDOUT_FILENO);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	while (wait4(pid, &status, 0, &ru) == -1)
+		if (errno != EINTR)
+			err(1, "wait4");
 	if ((f = fopen(path, "w")) == NULL)
 		err(1, "%s", path);
 	fprintf(f, "%ld %ld %ld\n", usec(ru.ru_utime), usec(ru.ru_stime),
@@ -242,6 +283,60 @@ connection(const struct sockaddr_un *sa, long i, int echo, int await)
 		    sa->sun_path, i, off);
 }
 
+/* One spawn of /bin/cat on a socketpair holding line i (see rtt -p). */
+static void
+spawn_one(long i)
+{
+	static char *cat[] = { "cat", NULL };
+	posix_spawn_file_actions_t fa;
+	char msg[64], got[128];
+	size_t len, off;
+	ssize_t n;
+	int sp[2], status;
+	pid_t pid;
+
+	len = (size_t)snprintf(msg, sizeof(msg), "ucat bench %ld\n", i);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		err(1, "socketpair");
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = send(sp[0], msg + off, len - off, MSG_NOSIGNAL)) == -1)
+			err(1, "send");
+	if (shutdown(sp[0], SHUT_WR) == -1)
+		err(1, "shutdown");
+	if ((errno = posix_spawn_file_actions_init(&fa)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, sp[1], 0)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, sp[1], 1)) != 0)
+		err(1, "posix_spawn_file_actions");
+	if ((errno = posix_spawn(&pid, "/bin/cat", &fa, NULL, cat,
+	    environ)) != 0)
+		err(1, "posix_spawn /bin/cat");
+	posix_spawn_file_actions_destroy(&fa);
+	close(sp[1]);
+	off = reply(sp[0], got, 0, sizeof(got), "/bin/cat", i);
+	close(sp[0]);
+	if (waitpid(pid, &status, 0) == -1)
+		err(1, "waitpid");
+	status_check(status, cat);
+	if (off != len || memcmp(msg, got, len) != 0)
+		errx(1, "/bin/cat: spawn %ld: %zu bytes back, not the %zu sent",
+		    i, off, len);
+}
+
+static void
+spawns(long count, long warmup)
+{
+	long t0 = 0, i;
+	double secs;
+
+	for (i = -warmup; i < count; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		spawn_one(i + warmup);
+	}
+	secs = (now_ns() - t0) / 1e9;
+	printf("%.6f %.1f\n", secs, count / secs);
+}
+
 static void
 connections(const char *path, long count, long warmup, int echo, int await)
 {
@@ -267,9 +362,10 @@ main(int argc, char **argv)
 {
 	long count = 1000, warmup = 50, size = 64;
 	const char *ofile = NULL;
-	int ch, aflag = 0, cflag = 0, eflag = 0, xflag = 0;
+	int ch, aflag = 0, cflag = 0, eflag = 0, pflag = 0, xflag = 0;
 
-	while ((ch = getopt(argc, argv, "+acen:o:s:w:x")) != -1) {
+	sigprocmask(SIG_BLOCK, NULL, &orig_mask);
+	while ((ch = getopt(argc, argv, "+acen:o:ps:w:x")) != -1) {
 		switch (ch) {
 		case 'a':
 			aflag = 1;
@@ -286,6 +382,9 @@ main(int argc, char **argv)
 		case 'o':
 			ofile = optarg;
 			break;
+		case 'p':
+			pflag = 1;
+			break;
 		case 's':
 			size = number(optarg, 1, 1 << 20);
 			break;
@@ -299,10 +398,16 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind >= argc || (cflag && argc - optind != 1))
+	if (pflag && optind == argc) {
+		/* SIGPIPE stays as it was: cat would inherit SIG_IGN. */
+		spawns(count, warmup);
+		return 0;
+	}
+	if (optind >= argc || pflag || (cflag && argc - optind != 1))
 usage:		errx(2, "usage: rtt [-x | -o file] [-n count] [-w warmup] "
 		    "[-s size] -- tool args...\n"
-		    "       rtt -c [-ae] [-n count] [-w warmup] path");
+		    "       rtt -c [-ae] [-n count] [-w warmup] path\n"
+		    "       rtt -p [-n count] [-w warmup]");
 	/* A dead tool shows as EPIPE on write, not as our silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	if (cflag) {
