@@ -46,6 +46,21 @@ note_sender(struct end *e, const struct sockaddr_un *from, socklen_t len)
 	e->peerlen = len;
 }
 
+/* A receive that failed: nothing yet, the peer's reset (its end), or an
+ * error, reported. */
+static enum io
+recv_failed(struct end *e)
+{
+	if (errno == EAGAIN)
+		return IO_AGAIN;
+	if (errno == ECONNRESET) {
+		e->reset = true;
+		return IO_EOF;
+	}
+	end_warn(e, true);
+	return IO_FAIL;
+}
+
 /*
  * A seqpacket EOF and an empty message both read as 0 bytes.  With
  * SO_PASSCRED every message comes with credentials and the EOF with none;
@@ -95,16 +110,8 @@ message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
 		got = recvmsg(e->rfd, &mh, MSG_DONTWAIT | MSG_TRUNC |
 		    MSG_CMSG_CLOEXEC);
 	} while (got == -1 && errno == EINTR);
-	if (got == -1) {
-		if (errno == EAGAIN)
-			return IO_AGAIN;
-		if (errno == ECONNRESET) {
-			e->reset = true;
-			return IO_EOF;
-		}
-		end_warn(e, true);
-		return IO_FAIL;
-	}
+	if (got == -1)
+		return recv_failed(e);
 	fdpass_drop(&mh, e->name, e->verbose);
 	if (got == 0 && e->type == SOCK_SEQPACKET && seqpacket_eof(&mh,
 	    revents))
@@ -167,16 +174,8 @@ message_read_batch(struct end *e, struct batch *b, short revents)
 	b->n = b->next = 0;
 	b->off = 0;
 	b->full = false;
-	if (got == -1) {
-		if (errno == EAGAIN)
-			return IO_AGAIN;
-		if (errno == ECONNRESET) {
-			e->reset = true;
-			return IO_EOF;
-		}
-		end_warn(e, true);
-		return IO_FAIL;
-	}
+	if (got == -1)
+		return recv_failed(e);
 	for (i = 0; i < got; i++) {
 		mh = &mm[i].msg_hdr;
 		fdpass_drop(mh, e->name, e->verbose);

@@ -336,22 +336,12 @@ flow_dump(struct flow *f, size_t n, size_t len)
 	}
 }
 
+/* What a write's outcome means for its flow; -1: it failed (said). */
 static int
-flow_write(struct session *s, struct flow *f)
+written(struct session *s, struct flow *f, enum io r)
 {
-	size_t len, used, n;
-
-	if (!next_unit(f, &len, &used))
-		return 0;
-	/* An empty message has nothing to write out to a byte end. */
-	if (len == 0 && f->dst->kind != END_MESSAGE) {
-		consume(f, used);
-		return 0;
-	}
-	switch (end_write(f->dst, f->buf->data + f->buf->head, len, &n)) {
+	switch (r) {
 	case IO_DONE:
-		flow_dump(f, n, len);
-		consume(f, f->dst->kind == END_MESSAGE ? used : n);
 		active(s);
 		return 0;
 	case IO_GONE:
@@ -362,6 +352,27 @@ flow_write(struct session *s, struct flow *f)
 	default:
 		return 0;
 	}
+}
+
+static int
+flow_write(struct session *s, struct flow *f)
+{
+	size_t len, used, n;
+	enum io r;
+
+	if (!next_unit(f, &len, &used))
+		return 0;
+	/* An empty message has nothing to write out to a byte end. */
+	if (len == 0 && f->dst->kind != END_MESSAGE) {
+		consume(f, used);
+		return 0;
+	}
+	r = end_write(f->dst, f->buf->data + f->buf->head, len, &n);
+	if (r == IO_DONE) {
+		flow_dump(f, n, len);
+		consume(f, f->dst->kind == END_MESSAGE ? used : n);
+	}
+	return written(s, f, r);
 }
 
 /* A batch of messages from a message end; each is seen by -x and --pcap
@@ -397,24 +408,14 @@ messages_out(struct session *s, struct flow *f, struct iovec *iov, int n,
     int *sent)
 {
 	bool dropped;
+	enum io r;
 	int i;
 
-	switch (message_write_many(f->dst, iov, n, sent, &dropped)) {
-	case IO_DONE:
-		break;
-	case IO_GONE:
-		flow_gone(f);
-		return 0;
-	case IO_FAIL:
-		return -1;
-	default:
-		return 0;
-	}
-	for (i = 0; i < *sent - (dropped ? 1 : 0); i++)
+	r = message_write_many(f->dst, iov, n, sent, &dropped);
+	for (i = 0; r == IO_DONE && i < *sent - (dropped ? 1 : 0); i++)
 		trace_chunk(f->mark, iov[i].iov_base, iov[i].iov_len, true,
 		    ++f->messages);
-	active(s);
-	return 0;
+	return written(s, f, r);
 }
 
 /* What a batch holds, out: written to a byte end (with -L's newlines),
@@ -436,18 +437,7 @@ batch_out(struct session *s, struct flow *f)
 		b->next += sent;
 		return 0;
 	}
-	switch (end_write_batch(f->dst, b, f->newline)) {
-	case IO_DONE:
-		active(s);
-		return 0;
-	case IO_GONE:
-		flow_gone(f);
-		return 0;
-	case IO_FAIL:
-		return -1;
-	default:
-		return 0;
-	}
+	return written(s, f, end_write_batch(f->dst, b, f->newline));
 }
 
 /* -L into messages: the lines read, each a message, as many at once as
