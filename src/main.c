@@ -31,7 +31,7 @@ enum {
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
-static const char shortopts[] = ":c:de:hkLlm:q:s:uVvw:x:z";
+static const char shortopts[] = ":c:de:hkLlm:Nq:s:UuVvw:x:z";
 
 static const struct option longopts[] = {
 	{ "sh-exec",	 required_argument, NULL, 'c' },
@@ -66,7 +66,7 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-"usage: ucat [-dkLluVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
+"usage: ucat [-dkLlNUuVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
 "            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
 "            [-s address] [-w secs] [-x file] [--allow-gid list]\n"
 "            [--allow-uid list] [--pcap file] [--pcap-port port]\n"
@@ -82,6 +82,8 @@ static const char usage_text[] =
 "  -q, --quit-after S   after stdin EOF, quit after S seconds (-1: never)\n"
 "  -w, --timeout S      connect timeout and idle timeout, in seconds\n"
 "      --no-shutdown    do not half-close the socket at stdin EOF\n"
+"  -N                   half-close at stdin EOF: the default (nc's -N)\n"
+"  -U                   a Unix socket: the default, unless tcp: (nc's -U)\n"
 "      --no-splice      move data with read and write only\n"
 "  -v, --verbose        report addresses, peers and byte counts on stderr\n"
 "  -x, --hexdump FILE   append a hex dump of all traffic to FILE (- is\n"
@@ -251,6 +253,13 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 		break;
 	case 'L':
 		o->lines = true;
+		break;
+	case 'N':
+		/* nc -N: what ucat does anyway. */
+		o->shutdown_asked = true;
+		break;
+	case 'U':
+		/* nc -U: every address is a Unix one unless it says tcp:. */
 		break;
 	case 'l':
 		o->listen = true;
@@ -545,6 +554,8 @@ check_rules(struct options *o, const char *src)
 	check_tcp(o);
 	check_pcap(o);
 	check_send_fd(o);
+	if (o->shutdown_asked && o->no_shutdown)
+		errx(2, "-N and --no-shutdown: give one");
 	if (o->lines && o->type == SOCK_STREAM)
 		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
 	if (o->mode_set && (!o->listen || o->addr.abstract ||

@@ -55,6 +55,7 @@ struct options {
 	bool		type_given;	/* -u or --seqpacket */
 	bool		no_stdin;	/* -d */
 	bool		no_shutdown;	/* --no-shutdown */
+	bool		shutdown_asked;	/* -N, nc's: the default anyway */
 	bool		lines;		/* -L */
 	bool		keep_file;	/* --keep-file */
 	bool		no_splice;	/* --no-splice */

@@ -443,3 +443,47 @@ check_received_burst() {
 	check_eq "ucat -l status" 0 "$STATUS"
 	check_received_burst 200
 }
+
+# --- nc's habits ------------------------------------------------------------
+
+@test "nc habits: the OpenBSD nc man page's Unix-socket lines, with ucat for nc" {
+	# "Create and listen on a UNIX-domain stream socket", then talk.
+	mkfifo "$T/srv.in"
+	spawn srv "$UCAT" -lU "$T/dsocket" <>"$T/srv.in"
+	wait_sock "$T/dsocket"
+	echo "from the server" >"$T/srv.in"
+	run timeout 20 "$UCAT" -U -q 5 "$T/dsocket" <<<"from the client"
+	check_eq "the client got" "from the server" "$output"
+	wait_out srv "from the client"
+	# DATA TRANSFER: "nc -l 1234 > filename.out" and
+	# "nc -N host.example.com 1234 < filename.in", over a Unix socket.
+	head -c 1000000 /dev/urandom >"$T/filename.in"
+	spawn out "$UCAT" -lU "$T/dsocket2"
+	wait_sock "$T/dsocket2"
+	timeout 20 "$UCAT" -N -U "$T/dsocket2" <"$T/filename.in"
+	finish out
+	check_eq "status" 0 "$STATUS"
+	check_eq "filename.out" "$(sha "$T/filename.in")" "$(sha "$T/out.out")"
+	# -k: "listen for another connection after the current one".
+	spawn keep "$UCAT" -lkU "$T/dsocket3" </dev/null
+	wait_sock "$T/dsocket3"
+	for word in one two; do
+		echo "$word" | timeout 20 "$UCAT" -N -U "$T/dsocket3"
+	done
+	wait_out keep two
+	check_eq "both" "one
+two" "$(cat "$T/keep.out")"
+	# Datagrams: nc -luU and nc -uU.
+	listen dg -luU "$T/dgram" </dev/null
+	echo "a datagram" | timeout 20 "$UCAT" -uU "$T/dgram"
+	wait_out dg "a datagram"
+}
+
+@test "nc habits: -N with --no-shutdown is a usage error; -U with tcp: is TCP" {
+	run timeout 20 "$UCAT" -N --no-shutdown "$T/s"
+	check_eq "status" 2 "$status"
+	check_eq "error" "ucat: -N and --no-shutdown: give one" "${lines[0]}"
+	run timeout 20 "$UCAT" -U tcp:1
+	check_eq "tcp: refused" 1 "$status"
+	[[ ${lines[0]} == "ucat: connect tcp:1: Connection refused" ]]
+}
