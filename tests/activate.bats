@@ -11,9 +11,14 @@ load helpers
 # listens.  It runs ucat (and, without --accept, becomes it) at the first
 # connection.
 activate() {
-	local name=$1
+	local name=$1 env=()
 	shift
-	spawn "$name" systemd-socket-activate "$@"
+	# It passes its child no environment but what -E says: a ucat
+	# wrapper (check-copy, check-valgrind) needs to know its ucat.
+	[ -z "${UCAT_REAL:-}" ] || env+=(-E "UCAT_REAL=$UCAT_REAL")
+	[ -z "${UCAT_VALGRIND_LOGS:-}" ] ||
+		env+=(-E "UCAT_VALGRIND_LOGS=$UCAT_VALGRIND_LOGS")
+	spawn "$name" systemd-socket-activate "${env[@]}" "$@"
 	wait_for "$name" 'Listening on'
 }
 
