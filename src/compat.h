@@ -7,10 +7,12 @@
 
 /* Close-on-exec from birth; where it cannot be, set right after (sock.c). */
 #if !HAVE_DECL_SOCK_CLOEXEC
+#undef SOCK_CLOEXEC
 #define SOCK_CLOEXEC		0
 #endif
 /* SIGPIPE is ignored anyway: this only saves the signal. */
 #if !HAVE_DECL_MSG_NOSIGNAL
+#undef MSG_NOSIGNAL
 #define MSG_NOSIGNAL		0
 #endif
 /* Descriptors a peer passes are closed at once, so a race is harmless. */
@@ -19,6 +21,7 @@
 #endif
 /* Without it, a peer's half-close shows as POLLIN and a 0 read. */
 #if !HAVE_DECL_POLLRDHUP
+#undef POLLRDHUP
 #define POLLRDHUP		0
 #endif
 

@@ -232,7 +232,8 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 
 /* One flag and its value into o; -s's address is parsed with the others. */
 static void
-parse_flag(int ch, char **argv, struct options *o, const char **src)
+parse_flag(int ch, int argc, char **argv, struct options *o,
+    const char **src)
 {
 	switch (ch) {
 	case 'c':
@@ -345,7 +346,14 @@ parse_flag(int ch, char **argv, struct options *o, const char **src)
 		o->keep_file = true;
 		break;
 	case ':':
-		warnx("%s: needs a value", argv[optind - 1]);
+		/* Where getopt left optind past the end (musl's), the flag is
+		 * the one optopt names. */
+		if (optind - 1 < argc && argv[optind - 1][0] == '-')
+			warnx("%s: needs a value", argv[optind - 1]);
+		else if (optopt > 0 && optopt <= CHAR_MAX)
+			warnx("-%c: needs a value", optopt);
+		else
+			warnx("an option needs a value");
 		usage();
 	default:
 		if (optopt != 0)
@@ -588,7 +596,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->max_conns = 100;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
-		parse_flag(ch, argv, o, &src);
+		parse_flag(ch, argc, argv, o, &src);
 	argc -= optind;
 	argv += optind;
 	if (argc > 2)

@@ -15,6 +15,10 @@
 #include "ucat.h"
 #include "compat.h"
 
+/* The backlog asked for: the kernel's cap (net.core.somaxconn) decides;
+ * a libc's SOMAXCONN (128 in musl) would keep a burst of clients out. */
+#define LISTEN_BACKLOG	4096
+
 /* The send buffer a stream that sends asks for: fewer, larger moves. */
 #define STREAM_SNDBUF	(4 * 1024 * 1024)
 
@@ -203,7 +207,7 @@ sock_listen(const struct options *o)
 	if ((fd = sock_open(o->addr.family, o->type)) == -1)
 		return -1;
 	if (sock_bind(fd, &o->addr, o) == -1 ||
-	    (o->type != SOCK_DGRAM && listen(fd, SOMAXCONN) == -1)) {
+	    (o->type != SOCK_DGRAM && listen(fd, LISTEN_BACKLOG) == -1)) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -280,7 +284,6 @@ int
 sock_connect(const struct options *o, const struct uaddr *to,
     const struct uaddr *src, bool *bind_failed)
 {
-	struct uaddr any;
 	int fd, rc, saved;
 
 	*bind_failed = false;
@@ -291,6 +294,8 @@ sock_connect(const struct options *o, const struct uaddr *to,
 		rc = sock_bind(fd, src, o);
 	} else if (o->type == SOCK_DGRAM && !o->probe) {
 #ifdef HAVE_ABSTRACT_NAMESPACE
+		struct uaddr any;
+
 		(void)addr_parse("@", &any);
 		rc = sock_bind(fd, &any, o);
 #endif

@@ -158,6 +158,9 @@ move_fast(enum move how, int in, int out)
 {
 	ssize_t n = -1;
 
+	/* Without splice and sendfile, every move is a copy. */
+	(void)in;
+	(void)out;
 	errno = EINVAL;
 	do {
 		switch (how) {

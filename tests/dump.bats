@@ -177,8 +177,11 @@ parse() {
 	chmod 755 "$T/closed"
 	run timeout 20 "$UCAT" -l -x "$T/link" "$T/s"
 	check_eq "symlink status" 1 "$status"
-	check_eq "symlink" \
-		"ucat: -x $T/link: Too many levels of symbolic links" "$output"
+	# ELOOP, as glibc and musl word it.
+	[[ $output == "ucat: -x $T/link: "@(Too many levels of symbolic links|Symbolic link loop) ]] || {
+		echo "symlink: $output" >&2
+		return 1
+	}
 	check_eq "its target" precious "$(cat "$T/target")"
 	run timeout 20 "$UCAT" -l -x "$T/dir" "$T/s"
 	check_eq "directory status" 1 "$status"

@@ -414,9 +414,11 @@ c.close()' "$T/back"
 	ln -s "$T/cap" "$T/link"
 	run timeout 20 "$UCAT" --pcap "$T/link" "$T/s" </dev/null
 	check_eq "symlink status" 1 "$status"
-	check_eq "symlink" \
-		"ucat: --pcap $T/link: Too many levels of symbolic links" \
-		"$output"
+	# ELOOP, as glibc and musl word it.
+	[[ $output == "ucat: --pcap $T/link: "@(Too many levels of symbolic links|Symbolic link loop) ]] || {
+		echo "symlink: $output" >&2
+		return 1
+	}
 }
 
 @test "pcap: a file over its size limit is one warning, not a death" {
