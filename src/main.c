@@ -346,9 +346,11 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 		o->keep_file = true;
 		break;
 	case ':':
-		/* Where getopt left optind past the end (musl's), the flag is
-		 * the one optopt names. */
-		if (optind - 1 < argc && argv[optind - 1][0] == '-')
+		/* Where getopt left optind past the end, or the word there
+		 * empty (musl's, after permuting), the flag is the one optopt
+		 * names. */
+		if (optind > 0 && optind - 1 < argc && argv[optind - 1] != NULL &&
+		    argv[optind - 1][0] == '-')
 			warnx("%s: needs a value", argv[optind - 1]);
 		else if (optopt > 0 && optopt <= CHAR_MAX)
 			warnx("-%c: needs a value", optopt);
