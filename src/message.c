@@ -209,7 +209,7 @@ message_write_many(struct end *e, struct iovec *iov, int n, int *sent,
     bool *dropped)
 {
 	struct mmsghdr mm[BATCH_MAX];
-	size_t one;
+	size_t one = 0;
 	enum io r;
 	int i, c;
 
