@@ -499,13 +499,11 @@ pcap_on(void)
  * server's answer.  gt_client: '>' chunks come from the client (else from
  * the server).
  */
-void
-pcap_begin(unsigned long number, bool stream, bool gt_client)
+static void
+conn_setup(unsigned long number, bool stream, bool gt_client)
 {
 	uint32_t isn;
 
-	if (pcap_fd == -1)
-		return;
 	stamp();
 	/* Four a microsecond, as RFC 793's clock. */
 	isn = (uint32_t)now.tv_sec * 4000000u + (uint32_t)(now.tv_nsec / 250);
@@ -521,12 +519,36 @@ pcap_begin(unsigned long number, bool stream, bool gt_client)
 	conn.side[CLIENT].port = (uint16_t)(CLIENT_PORT + (number - 1) %
 	    CLIENT_PORTS);
 	conn.side[CLIENT].seq = isn;
+}
+
+void
+pcap_begin(unsigned long number, bool stream, bool gt_client)
+{
+	if (pcap_fd == -1)
+		return;
+	conn_setup(number, stream, gt_client);
 	if (!stream)
 		return;
 	tcp_segment(CLIENT, TCP_SYN, NULL, 0);
 	tcp_segment(SERVER, TCP_SYN | TCP_ACK, NULL, 0);
 	tcp_segment(CLIENT, TCP_ACK, NULL, 0);
 	flush();
+}
+
+/* Connection number's server could not be reached (a relay's TARGET):
+ * the client's SYN, and a RST for an answer, as a refused TCP connect
+ * shows. */
+void
+pcap_refused(unsigned long number)
+{
+	if (pcap_fd == -1)
+		return;
+	conn_setup(number, true, true);
+	tcp_segment(CLIENT, TCP_SYN, NULL, 0);
+	conn.side[SERVER].seq = 0;
+	tcp_segment(SERVER, TCP_RST | TCP_ACK, NULL, 0);
+	flush();
+	conn.on = false;
 }
 
 /* n bytes that moved the way of mark ('>' or '<'). */

@@ -26,7 +26,7 @@ connect_target(const struct options *o)
 		dump_event("error: %s %s: %s", bind_failed ? "bind" :
 		    "connect", bind_failed ? o->src.text : o->target.text,
 		    strerror(errno));
-		trace_end();
+		trace_refused(o->type == SOCK_STREAM);
 		return -1;
 	}
 	if (o->verbose)

@@ -68,6 +68,18 @@ trace_reset(char mark, const char *name)
 	pcap_reset(mark);
 }
 
+/* A relay's TARGET could not be reached for this client (a stream's
+ * capture shows a refused connection); the session is over. */
+void
+trace_refused(bool stream)
+{
+	if (!open_conn)
+		conns++;
+	if (stream)
+		pcap_refused(conns);
+	trace_end();
+}
+
 /* The session is over. */
 void
 trace_end(void)

@@ -264,6 +264,7 @@ void	dump_chunk(char, const char *, size_t, bool, uint64_t);
 int	pcap_open(const char *, unsigned short);
 bool	pcap_on(void);
 void	pcap_begin(unsigned long, bool, bool);
+void	pcap_refused(unsigned long);
 void	pcap_chunk(char, const char *, size_t);
 void	pcap_fin(char);
 void	pcap_reset(char);
@@ -277,6 +278,7 @@ void	trace_begin(bool, bool);
 void	trace_chunk(char, const char *, size_t, bool, uint64_t);
 void	trace_eof(char, bool);
 void	trace_reset(char, const char *);
+void	trace_refused(bool);
 void	trace_end(void);
 
 /* activate.c */

@@ -360,6 +360,20 @@ c.close()' "$T/back"
 		-Y 'tcp.flags.fin == 1 && ip.src == 127.0.0.1' | wc -l)"
 }
 
+@test "pcap: a TARGET that cannot be reached: the client's SYN, then a RST" {
+	need tshark
+	relay rel -lk --pcap "$T/cap" "$T/front" "$T/nowhere"
+	timeout 20 "$UCAT" -d "$T/front" || true
+	for ((i = 0; i < 500; i++)); do
+		[ "$(tsk -r "$T/cap" | wc -l)" = 2 ] && break
+		sleep 0.02
+	done
+	[[ $(tsk -r "$T/cap" -T fields -e ip.src -e tcp.flags.syn \
+		-e tcp.flags.reset | tr '\t\n' '  ') =~ \
+		^${CLIENT}1\ 1\ 0\ 127\.0\.0\.1\ 0\ 1\ $ ]]
+	clean "$T/cap"
+}
+
 @test "pcap: --no-shutdown: no FIN until the connection ends" {
 	need tshark
 	listen srv "$T/s" -c 'head -n 1 >/dev/null; echo late'
