@@ -169,17 +169,20 @@ os.execv(sys.argv[1], [sys.argv[1], "fd:0"])' "$UCAT"
 	[[ ${lines[0]} == "ucat: address 'fd:0': standard input is an end"* ]]
 }
 
-# inherited FLAGS...: ucat FLAGS fd:3 with a listening Unix socket, made
-# non-blocking, on fd 3.
-inherited() {
-	python3 -c 'import os, socket, sys
+# Runs argv[2:] with a listening Unix socket bound to argv[1], made
+# non-blocking, on fd 3 (as a parent that passes its own socket would).
+INHERIT='import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(8)
 s.setblocking(False)
 os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
-os.execv(sys.argv[2], [sys.argv[2]] + sys.argv[3:])' "$T/l.$RANDOM" "$@"
+os.execv(sys.argv[2], sys.argv[2:])'
+
+# inherited CMD...: CMD with such a socket on fd 3.
+inherited() {
+	python3 -c "$INHERIT" "$T/l.$RANDOM" "$@"
 }
 
 @test "activate: -m, -s, -z, --ready-fd on the socket itself: usage errors" {
@@ -204,14 +207,7 @@ os.execv(sys.argv[2], [sys.argv[2]] + sys.argv[3:])' "$T/l.$RANDOM" "$@"
 @test "activate: a non-blocking inherited listener, and -s of its relay's target" {
 	need python3
 	listen back -k "$T/back" -c 'tr a-z A-Z'
-	spawn rel python3 -c 'import os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(8)
-s.setblocking(False)
-os.dup2(s.fileno(), 3)
-os.set_inheritable(3, True)
-os.execv(sys.argv[2], sys.argv[2:])' "$T/front" "$UCAT" -v -lk fd:3 "$T/back"
+	spawn rel python3 -c "$INHERIT" "$T/front" "$UCAT" -v -lk fd:3 "$T/back"
 	wait_for rel 'listening on'
 	# A second accept(2) would fail at once on a non-blocking socket.
 	for word in one two; do
@@ -220,13 +216,7 @@ os.execv(sys.argv[2], sys.argv[2:])' "$T/front" "$UCAT" -v -lk fd:3 "$T/back"
 	done
 	check_eq "clients" 2 "$(connections rel)"
 	# In a relay, -s is the source of the connection to TARGET.
-	spawn one python3 -c 'import os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(8)
-os.dup2(s.fileno(), 3)
-os.set_inheritable(3, True)
-os.execv(sys.argv[2], sys.argv[2:])' "$T/front2" "$UCAT" -v -l -s "$T/src" \
+	spawn one python3 -c "$INHERIT" "$T/front2" "$UCAT" -v -l -s "$T/src" \
 		fd:3 "$T/back"
 	wait_for one 'listening on'
 	run timeout 20 "$UCAT" "$T/front2" <<<"three"
