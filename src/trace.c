@@ -28,6 +28,15 @@ trace_connect(void)
 	open_conn = true;
 }
 
+/* The current connection: numbered now if no connection event did. */
+static void
+numbered(void)
+{
+	if (!open_conn)
+		conns++;
+	open_conn = true;
+}
+
 /*
  * A session starts: numbered if no connection event numbered it.  stream:
  * bytes, else messages; gt_client: '>' goes from the client (the side that
@@ -36,9 +45,7 @@ trace_connect(void)
 void
 trace_begin(bool stream, bool gt_client)
 {
-	if (!open_conn)
-		conns++;
-	open_conn = true;
+	numbered();
 	pcap_begin(conns, stream, gt_client);
 }
 
@@ -73,8 +80,7 @@ trace_reset(char mark, const char *name)
 void
 trace_refused(bool stream)
 {
-	if (!open_conn)
-		conns++;
+	numbered();
 	if (stream)
 		pcap_refused(conns);
 	trace_end();
