@@ -127,21 +127,18 @@ outcome(struct end *e, ssize_t r, size_t *n, bool reading)
 	return IO_FAIL;
 }
 
-/* One read of at most len bytes into p; *n is what came. */
+/* One read of at most len bytes into p; *n is what came.  (A message
+ * end is read in batches: message_read_batch.) */
 enum io
-end_read(struct end *e, char *p, size_t len, size_t *n, short revents)
+end_read(struct end *e, char *p, size_t len, size_t *n)
 {
 	enum io r;
 	ssize_t got;
 
 	*n = 0;
-	if (e->kind == END_MESSAGE)
-		r = message_read(e, p, len, n, revents);
-	else {
-		got = e->kind == END_STDIO ? read(e->rfd, p, len) :
-		    recv(e->rfd, p, len, MSG_DONTWAIT);
-		r = outcome(e, got, n, true);
-	}
+	got = e->kind == END_STDIO ? read(e->rfd, p, len) :
+	    recv(e->rfd, p, len, MSG_DONTWAIT);
+	r = outcome(e, got, n, true);
 	e->nread += *n;
 	return r;
 }

@@ -79,56 +79,10 @@ seqpacket_eof(const struct msghdr *mh, short revents)
 }
 
 /*
- * Receives one message into p (len bytes at most; a longer one is said to
- * be truncated, never cut silently).  An empty message is data.  A
- * replying end remembers the sender, to answer it.
- */
-enum io
-message_read(struct end *e, char *p, size_t len, size_t *n, short revents)
-{
-	struct sockaddr_un from;
-	struct msghdr mh;
-	struct iovec iov;
-	union {
-		struct cmsghdr	h;
-		char		buf[CTL_SPACE];
-	} ctl;
-	ssize_t got;
-
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = p;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (e->replying) {
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-	}
-	mh.msg_control = &ctl;
-	mh.msg_controllen = sizeof(ctl);
-	do {
-		got = recvmsg(e->rfd, &mh, MSG_DONTWAIT | MSG_TRUNC |
-		    MSG_CMSG_CLOEXEC);
-	} while (got == -1 && errno == EINTR);
-	if (got == -1)
-		return recv_failed(e);
-	fdpass_drop(&mh, e->name, e->verbose);
-	if (got == 0 && e->type == SOCK_SEQPACKET && seqpacket_eof(&mh,
-	    revents))
-		return IO_EOF;
-	*n = (size_t)got < len ? (size_t)got : len;
-	if (mh.msg_flags & MSG_TRUNC)
-		warnx("%s: message of %zd bytes truncated to %zu", e->name,
-		    got, *n);
-	if (e->replying)
-		note_sender(e, &from, mh.msg_namelen);
-	return IO_DONE;
-}
-
-/*
- * Receives up to BATCH_MAX messages at once into b (recvmmsg), each under
- * the rules of message_read: whole, truncation said, descriptors closed,
- * senders noted in order (the last is answered).  An end of a seqpacket
+ * Receives up to BATCH_MAX messages at once into b (recvmmsg), each whole
+ * (a longer one is said to be truncated, never cut silently); an empty
+ * message is data, descriptors passed are closed, and a replying end
+ * notes each sender in turn, to answer the last.  An end of a seqpacket
  * stream after some messages is kept for the next take (e->eof).
  */
 enum io

@@ -283,7 +283,7 @@ pipe_out(struct session *s, struct flow *f)
 }
 
 static int
-flow_read(struct session *s, struct flow *f, short revents)
+flow_read(struct session *s, struct flow *f)
 {
 	struct buf *b = f->buf;
 	size_t want, n;
@@ -299,22 +299,17 @@ flow_read(struct session *s, struct flow *f, short revents)
 		    END_STDIO ? "stdin" : f->src->name, DGRAM_MAX);
 		return -1;
 	}
-	/* A whole message at most, with room for -L's newline. */
+	/* Into messages (without -L), one read is one message. */
 	want = f->whole ? DGRAM_MAX : b->size - b->tail;
-	r = end_read(f->src, b->data + b->tail, want, &n, revents);
+	r = end_read(f->src, b->data + b->tail, want, &n);
 	if (r == IO_FAIL)
 		return -1;
 	if (r == IO_EOF)
 		f->src->eof = true;
 	if (r != IO_DONE && r != IO_EOF)
 		return 0;
-	if (r == IO_DONE && f->src->kind == END_MESSAGE &&
-	    f->dst->kind != END_MESSAGE)
-		trace_chunk(f->mark, b->data + b->tail, n, true, ++f->messages);
 	b->tail += n;
 	f->held = r == IO_DONE && f->whole;
-	if (r == IO_DONE && f->newline)
-		b->data[b->tail++] = '\n';
 	active(s);
 	return 0;
 }
@@ -548,7 +543,7 @@ flow_take(struct session *s, struct flow *f, const struct pollfd *pfd)
 		return flow_fast(s, f, SRC_READY);
 	if (f->batch != NULL)
 		return batch_in(s, f, pfd[0].revents);
-	return flow_read(s, f, pfd[0].revents);
+	return flow_read(s, f);
 }
 
 /* Output of what a buffer (memory, or the flow's pipe) holds. */

@@ -207,7 +207,7 @@ struct end {
 void	end_stdio(struct end *, const struct options *, char *);
 void	end_socket(struct end *, const struct options *, int, const char *,
 	    char *);
-enum io	end_read(struct end *, char *, size_t, size_t *, short);
+enum io	end_read(struct end *, char *, size_t, size_t *);
 enum io	end_write(struct end *, const char *, size_t, size_t *);
 struct batch;
 enum io	end_write_batch(struct end *, struct batch *, bool);
@@ -235,7 +235,6 @@ struct batch {
 #define BATCH_SLOT(b, i)	((b)->area + (size_t)(i) * DGRAM_MAX)
 
 /* message.c */
-enum io	message_read(struct end *, char *, size_t, size_t *, short);
 enum io	message_write(struct end *, const char *, size_t, size_t *);
 enum io	message_read_batch(struct end *, struct batch *, short);
 enum io	message_write_many(struct end *, struct iovec *, int, int *, bool *);
