@@ -186,7 +186,8 @@ sha_after() {
 }
 
 @test "stream: -d reads no stdin and receives until the peer closes" {
-	printf 'hi' | listen srv "$T/s"
+	# Not in a pipeline: finish must wait for the listener it started.
+	listen srv "$T/s" < <(printf 'hi')
 	run timeout 10 "$UCAT" -d "$T/s" <<<"must not be sent"
 	check_eq status 0 "$status"
 	check_eq reply hi "$output"
@@ -195,7 +196,7 @@ sha_after() {
 }
 
 @test "stream: -v counts the bytes each way" {
-	printf 'abc' | listen srv "$T/s"
+	listen srv "$T/s" < <(printf 'abc')
 	run timeout 10 "$UCAT" -v "$T/s" <<<"hello"
 	check_eq status 0 "$status"
 	[[ $output == *"connected to $T/s"* ]]
