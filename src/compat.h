@@ -43,4 +43,9 @@ struct mmsghdr {
 #define HAVE_PASSCRED		1
 #endif
 
+/* Linux's sendfile(2); the BSDs' has another signature and header. */
+#if defined(HAVE_SENDFILE) && defined(HAVE_SYS_SENDFILE_H)
+#define USE_SENDFILE		1
+#endif
+
 #endif

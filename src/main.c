@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "ucat.h"
 
 enum {
@@ -134,6 +135,39 @@ usage(void)
 	    usage_text + 1), usage_text);
 	fputs("Try 'ucat --help' for more.\n", stderr);
 	exit(2);
+}
+
+/* The version, then what this build can do: a script (and the test
+ * suite) asks here instead of guessing from the system. */
+static void
+version(void)
+{
+	static const char *const features[] = {
+#ifdef HAVE_ABSTRACT_NAMESPACE
+		"abstract",
+#endif
+#ifdef HAVE_UCRED
+		"peercred",
+#endif
+#ifdef HAVE_PASSCRED
+		"passcred",
+#endif
+#ifdef HAVE_SPLICE
+		"splice",
+#endif
+#ifdef USE_SENDFILE
+		"sendfile",
+#endif
+#if defined(HAVE_RECVMMSG) && defined(HAVE_SENDMMSG)
+		"mmsg",
+#endif
+		NULL
+	};
+
+	printf("%s %s\nfeatures:", PACKAGE_NAME, PACKAGE_VERSION);
+	for (size_t i = 0; features[i] != NULL; i++)
+		printf(" %s", features[i]);
+	putchar('\n');
 }
 
 static double
@@ -282,7 +316,7 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 		o->type_given = true;
 		break;
 	case 'V':
-		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		version();
 		exit(0);
 	case 'v':
 		o->verbose++;

@@ -67,7 +67,8 @@ who(int fd, const struct peer *pc, const struct options *o, char *text,
 		snprintf(text, size, "connection from %s", addr_format(
 		    (struct sockaddr *)&ss, len, name, sizeof(name)));
 	else
-		snprintf(text, size, "connection on %s", o->addr.text);
+		snprintf(text, size, "connection from an unknown peer on %s",
+		    o->addr.text);
 }
 
 /* Accepts the next client that passes --allow-uid and --allow-gid. */

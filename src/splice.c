@@ -1,10 +1,10 @@
 /* splice.c: zero-copy moves: stdio to a stream socket and back, and socket to socket through a pipe. */
 #include "config.h"
 
+#include "compat.h"
+
 #include <sys/stat.h>
-/* Linux's sendfile(2); the BSDs' has another signature and header. */
-#if defined(HAVE_SENDFILE) && defined(HAVE_SYS_SENDFILE_H)
-#define USE_SENDFILE	1
+#ifdef USE_SENDFILE
 #include <sys/sendfile.h>
 #endif
 

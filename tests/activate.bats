@@ -241,6 +241,7 @@ STOPPING=1" "$(cat "$T/note.out")"
 }
 
 @test "notify: an @abstract NOTIFY_SOCKET, a client, and SIGTERM: STOPPING=1" {
+	need_feature abstract
 	local name=@ucat-notify-$$-$RANDOM
 	listen note -uL "$name"
 	NOTIFY_SOCKET=$name listen srv -k "$T/s"

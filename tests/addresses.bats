@@ -49,6 +49,7 @@ nothing_left() {
 }
 
 @test "addresses: @name is an abstract name of exactly that length" {
+	need_feature abstract
 	local name="@ucat-$BATS_TEST_NUMBER-$$-$RANDOM"
 
 	cd "$T"
@@ -70,6 +71,7 @@ nothing_left() {
 }
 
 @test "addresses: @name interoperates with socat ABSTRACT-CONNECT" {
+	need_feature abstract
 	need socat
 	local name="ucat-$BATS_TEST_NUMBER-$$-$RANDOM"
 
@@ -81,6 +83,7 @@ nothing_left() {
 }
 
 @test "addresses: @ with -l autobinds and -v names the chosen name" {
+	need_feature abstract
 	local name
 
 	listen srv @
@@ -139,6 +142,7 @@ nothing_left() {
 }
 
 @test "addresses: an abstract name of 107 bytes works" {
+	need_feature abstract
 	# "@ucat-" then the test number, pid and random, then padding.
 	pad 108 "@ucat-$BATS_TEST_NUMBER-$$-$RANDOM-"
 	listen srv "$PAD"
@@ -150,6 +154,7 @@ nothing_left() {
 }
 
 @test "addresses: an abstract name of 108 bytes is a usage error" {
+	need_feature abstract
 	cd "$T"
 	pad 109 "@ucat-$BATS_TEST_NUMBER-$$-$RANDOM-"
 	run timeout 20 "$UCAT" -l "$PAD"
@@ -175,6 +180,7 @@ nothing_left() {
 }
 
 @test "addresses: @ without -l is a usage error" {
+	need_feature abstract
 	cd "$T"
 	run timeout 20 "$UCAT" @
 	check_eq status 2 "$status"
@@ -182,6 +188,21 @@ nothing_left() {
 	[[ $output == "ucat: "*"'@'"*"-l"* ]]
 	run timeout 20 "$UCAT" -u @
 	check_eq "datagram status" 2 "$status"
+	nothing_left
+}
+
+@test "addresses: without the abstract namespace, @name is a usage error" {
+	! has_feature abstract || skip "this ucat has abstract names"
+	cd "$T"
+	local a
+	for a in @name @; do
+		run timeout 20 "$UCAT" -l "$a"
+		check_eq "$a status" 2 "$status"
+		check_eq "$a error" "ucat: address: address '$a': abstract names are not supported on this system" "$output"
+	done
+	run timeout 20 "$UCAT" -s @c "$T/s"
+	check_eq "-s status" 2 "$status"
+	[[ $output == "ucat: -s: "*"'@c'"*"not supported"* ]]
 	nothing_left
 }
 

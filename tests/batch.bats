@@ -191,6 +191,7 @@ for i in range(20000):
 }
 
 @test "batch: seqpacket floods both ways and through the relay, whole and in order" {
+	need_feature passcred
 	need python3
 	local BG_LIMIT=300 want
 	listen back --seqpacket "$T/back" </dev/null

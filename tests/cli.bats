@@ -3,6 +3,7 @@
 # (exit 1) and the -w connect and idle timeouts.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # ucat_run ARGS...: run ucat in $T with no stdin; STATUS, $T/out, $T/err.
 ucat_run() {
@@ -57,14 +58,29 @@ listing() {
 	check_eq "--help same as -h" "$(cat "$T/short")" "$(cat "$T/out")"
 }
 
-@test "cli: -V and --version print the version, exit 0" {
+@test "cli: -V and --version print the version and the features, exit 0" {
 	ucat_run -V
 	check_eq status 0 "$STATUS"
-	check_eq stdout "ucat 0.1.0" "$(cat "$T/out")"
+	check_eq version "ucat 0.1.0" "$(head -n 1 "$T/out")"
+	check_eq lines 2 "$(wc -l <"$T/out")"
+	# Only names the suite knows, each once.
+	sed -n 's/^features://p' "$T/out" | tr ' ' '\n' | sed '/^$/d' >"$T/f"
+	run ! grep -vxE 'abstract|peercred|passcred|splice|sendfile|mmsg' "$T/f"
+	check_eq "each once" "$(sort -u "$T/f" | wc -l)" "$(wc -l <"$T/f")"
 	check_eq stderr "" "$(cat "$T/err")"
+	cp "$T/out" "$T/short"
 	ucat_run --version
 	check_eq status 0 "$STATUS"
-	check_eq stdout "ucat 0.1.0" "$(cat "$T/out")"
+	check_eq "--version same as -V" "$(cat "$T/short")" "$(cat "$T/out")"
+}
+
+@test "cli: a Linux build says it has every feature" {
+	[ "$(uname -s)" = Linux ] || skip "not Linux"
+	[ -z "${UCAT_PORTABLE:-}" ] || skip "a build with the features off"
+	ucat_run -V
+	check_eq features \
+		"features: abstract peercred passcred splice sendfile mmsg" \
+		"$(sed -n 2p "$T/out")"
 }
 
 @test "cli: an unknown flag or a missing value is a usage error, 'ucat: ...'" {

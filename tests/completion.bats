@@ -80,6 +80,7 @@ $T/plain/two" "$(offers "$T/plain/")"
 }
 
 @test "completion: @ offers the abstract names in use" {
+	need_feature abstract
 	[ -r /proc/net/unix ] || skip "no /proc/net/unix"
 	local name=@ucat-completion-$$-$RANDOM
 	listen srv "$name"

@@ -67,6 +67,7 @@ send_file() {
 }
 
 @test "fast path: once the peer has sent all, sendfile waits with no poll" {
+	need_feature sendfile
 	fast_path
 	slow_listener </dev/null
 	send_file
@@ -85,6 +86,7 @@ send_file() {
 }
 
 @test "fast path: a file sent both ways polls once per full socket" {
+	need_feature sendfile
 	fast_path
 	# The listener's stdin stays open: the client watches both ways,
 	# and -q 0 ends it once the file is sent.
@@ -128,6 +130,7 @@ send_file() {
 }
 
 @test "fast path: a relay moves a stream with splice, never through memory" {
+	need_feature splice
 	fast_path
 	listen back "$T/back" </dev/null
 	spawn rel bash -c 'exec env ASAN_OPTIONS=detect_leaks=0 strace -f -qq \

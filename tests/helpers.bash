@@ -282,6 +282,21 @@ need() {
 	done
 }
 
+# need_feature NAME...: skip unless this ucat was built with each NAME of
+# the "features:" line of ucat -V (abstract, peercred, passcred, splice,
+# sendfile, mmsg), so that a build without them runs what still applies.
+need_feature() {
+	local f
+	for f in "$@"; do
+		has_feature "$f" || skip "this ucat is built without $f"
+	done
+}
+
+has_feature() {
+	: "${UCAT_FEATURES:=$("${UCAT_REAL:-$UCAT}" -V | sed -n 's/^features://p') }"
+	[[ "$UCAT_FEATURES " == *" $1 "* ]]
+}
+
 # check CONDITION-DESCRIPTION EXPECTED ACTUAL: compare and explain.
 check_eq() {
 	if [ "$2" != "$3" ]; then

@@ -138,6 +138,7 @@ check_received_burst() {
 # --- abstract names, byte-exact -----------------------------------------
 
 @test "interop: ucat @name reaches a python server bound to exactly \\0name" {
+	need_feature abstract
 	need python3
 	local name want
 	name=$(abstract)
@@ -160,6 +161,7 @@ check_received_burst() {
 }
 
 @test "interop: ucat @name does not reach a NUL-padded \\0name" {
+	need_feature abstract
 	need python3
 	local name
 	name=$(abstract)
@@ -176,6 +178,7 @@ check_received_burst() {
 }
 
 @test "interop: python client on \\0name reaches ucat -l @name, no padding" {
+	need_feature abstract
 	need python3
 	local name want
 	name=$(abstract)
@@ -195,6 +198,7 @@ check_received_burst() {
 }
 
 @test "interop: ucat -v -l @ reports its autobound name and python connects" {
+	need_feature abstract
 	need python3
 	local name want
 	echo from-ucat >"$T/ucat.in"
@@ -215,6 +219,7 @@ check_received_burst() {
 }
 
 @test "interop: socat ABSTRACT-LISTEN and ABSTRACT-CONNECT meet ucat @name" {
+	need_feature abstract
 	need socat
 	local name
 	name=$(abstract)
@@ -304,6 +309,7 @@ check_received_burst() {
 }
 
 @test "interop: 64 MiB each way at once, ucat and a python server, sha256 kept" {
+	need_feature abstract
 	need python3
 	local name
 	name=$(abstract)
@@ -338,6 +344,7 @@ check_received_burst() {
 # --- datagrams ----------------------------------------------------------
 
 @test "datagram interop: ucat -u and a python echo exchange messages" {
+	need_feature abstract
 	need python3
 	local name
 	name=$(abstract)
@@ -360,6 +367,7 @@ check_received_burst() {
 }
 
 @test "datagram interop: python client to ucat -u -l, ucat answers it" {
+	need_feature abstract
 	need python3
 	local name cname
 	name=$(abstract)
@@ -376,6 +384,7 @@ check_received_burst() {
 }
 
 @test "datagram interop: socat UNIX-RECVFROM answers ucat -u" {
+	need_feature abstract
 	need socat
 	echo pong >"$T/pong"
 	spawn srv socat -t 10 UNIX-RECVFROM:"$T/d.sock" STDIO <"$T/pong"
@@ -423,6 +432,7 @@ check_received_burst() {
 }
 
 @test "datagram interop: a burst of python datagrams reaches ucat -u -l whole" {
+	need_feature abstract
 	need python3
 	local name
 	name=$(abstract)
@@ -434,6 +444,7 @@ check_received_burst() {
 }
 
 @test "interop: a burst of python seqpacket messages reaches ucat -l whole" {
+	need_feature abstract
 	need python3
 	local name
 	name=$(abstract)

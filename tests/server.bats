@@ -56,6 +56,7 @@ server_pid() {
 }
 
 @test "server: the program gets the UCSPI variables of the real client" {
+	need_feature peercred
 	need python3
 	listen srv "$T/s" -c \
 	    'echo "$PROTO $UNIXREMOTEPID $UNIXREMOTEEUID $UNIXREMOTEEGID $UNIXLOCALPATH"'
@@ -183,18 +184,21 @@ MANY_LIMIT=300
 }
 
 @test "server: --allow-uid lets the listed user in" {
+	need_feature peercred
 	listen srv "$T/s" --allow-uid "$(id -un),12345" -c 'echo in'
 	run timeout 10 "$UCAT" "$T/s" </dev/null
 	check_eq reply in "$output"
 }
 
 @test "server: a repeated --allow-uid adds to the list" {
+	need_feature peercred
 	listen srv "$T/s" --allow-uid "$(id -u)" --allow-uid 12345 -c 'echo in'
 	run timeout 10 "$UCAT" "$T/s" </dev/null
 	check_eq reply in "$output"
 }
 
 @test "server: --allow-uid closes other peers before the program runs" {
+	need_feature peercred
 	local other=$(( $(id -u) + 4242 ))
 	listen srv -k "$T/s" --allow-uid "$other" -c "touch $T/ran; echo in"
 	run timeout 10 "$UCAT" "$T/s" <<<"secret"
@@ -205,6 +209,7 @@ MANY_LIMIT=300
 }
 
 @test "server: --allow-gid checks the peer's group" {
+	need_feature peercred
 	listen srv -k "$T/s" --allow-gid "$(( $(id -g) + 4242 ))" -c 'echo in'
 	run timeout 10 "$UCAT" "$T/s" </dev/null
 	check_eq reply "" "$output"

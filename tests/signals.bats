@@ -167,6 +167,7 @@ blocking_socket() {
 }
 
 @test "signals: SIGTERM leaves a stdin file's offset just past what was sent" {
+	need_feature sendfile
 	[ -r /proc/self/fdinfo/0 ] || skip "no /proc/PID/fdinfo"
 	[ -z "${UCAT_NO_SPLICE:-}" ] || skip "read(2) leaves what it read unsent"
 	need python3
