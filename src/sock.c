@@ -245,6 +245,33 @@ set_sndtimeo(int fd, double secs)
 }
 
 /*
+ * A TCP connect cut by a signal goes on in the kernel (a second connect
+ * would be EALREADY): wait for it to end, within -w, and take its result.
+ */
+static int
+connect_finish(int fd, const struct options *o)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	double deadline = clock_now() + o->timeout, left;
+	socklen_t len = sizeof(int);
+	int n, e;
+
+	do {
+		left = deadline - clock_now();
+		n = poll(&p, 1, o->timeout <= 0 ? -1 :
+		    left <= 0 ? 0 : (int)(left * 1000) + 1);
+	} while (n == -1 && errno == EINTR);
+	if (n == 0)
+		errno = EINPROGRESS;
+	if (n <= 0)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		return -1;
+	errno = e;
+	return e == 0 ? 0 : -1;
+}
+
+/*
  * connect(2), and with --wait again while the address is missing or nobody
  * listens yet, backing off from 10 ms to 100 ms between tries.
  */
@@ -258,8 +285,10 @@ connect_retry(int fd, const struct options *o, const struct uaddr *to)
 	for (;;) {
 		if (connect(fd, sa, to->len) == 0)
 			return 0;
-		if (errno == EINTR)
+		if (errno == EINTR && to->family == AF_UNIX)
 			continue;
+		if (errno == EINTR && connect_finish(fd, o) == 0)
+			return 0;
 		if ((errno != ENOENT && errno != ECONNREFUSED) ||
 		    (left = deadline - clock_now()) <= 0)
 			return -1;
