@@ -22,11 +22,13 @@
 #include <sys/types.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,12 +39,42 @@
 #define IOV_MAX_CUT	64
 
 enum fault { NONE, CUT, INTR, AGAIN };
+/* What a cut may apply to: any count, none, or bytes read or written
+ * (not a message, nor a small write to a pipe). */
+enum { CUT_ALWAYS, CUT_NEVER, CUT_READ, CUT_WRITE };
 
 static bool on;
 static unsigned rate = 25;
 static unsigned long long state;
 static unsigned long faults;
-static char report[4096];
+static int report = -1;
+
+/* The next definition of NAME after this library's: libc's, looked up at
+ * start (not first in a signal handler). */
+#define REAL(name)	static __typeof__(name) *real_##name
+#define FIND(name)	(real_##name = (__typeof__(name) *) \
+	    dlsym(RTLD_NEXT, #name))
+
+REAL(read);
+REAL(write);
+REAL(readv);
+REAL(writev);
+REAL(recv);
+REAL(send);
+REAL(recvfrom);
+REAL(sendto);
+REAL(recvmsg);
+REAL(sendmsg);
+REAL(splice);
+REAL(sendfile);
+REAL(accept);
+REAL(accept4);
+REAL(connect);
+REAL(poll);
+#ifdef __GLIBC__
+REAL(recvmmsg);
+REAL(sendmmsg);
+#endif
 
 /* xorshift64*: the same seed gives the same decisions. */
 static unsigned
@@ -61,13 +93,22 @@ start(void)
 	const char *r = getenv("UCAT_FAULT_RATE");
 	const char *file = getenv("UCAT_FAULT_REPORT");
 
+	FIND(read); FIND(write); FIND(readv); FIND(writev);
+	FIND(recv); FIND(send); FIND(recvfrom); FIND(sendto);
+	FIND(recvmsg); FIND(sendmsg); FIND(splice); FIND(sendfile);
+	FIND(accept); FIND(accept4); FIND(connect); FIND(poll);
+#ifdef __GLIBC__
+	FIND(recvmmsg); FIND(sendmmsg);
+#endif
 	if (seed == NULL)
 		return;
 	state = strtoull(seed, NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
 	if (r != NULL)
 		rate = (unsigned)atoi(r);
+	/* Opened now: a confined ucat may open nothing at exit. */
 	if (file != NULL)
-		snprintf(report, sizeof(report), "%s", file);
+		report = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600);
 	unsetenv("LD_PRELOAD");
 	unsetenv("UCAT_FAULT_SEED");
 	unsetenv("UCAT_FAULT_RATE");
@@ -79,24 +120,17 @@ static void __attribute__((destructor))
 stop(void)
 {
 	char line[64];
-	int fd, n;
+	int n;
 
-	if (!on || report[0] == '\0')
-		return;
-	if ((fd = open(report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) == -1)
+	if (!on || report == -1)
 		return;
 	n = snprintf(line, sizeof(line), "faults %lu\n", faults);
 	on = false;
-	(void)!write(fd, line, (size_t)n);
-	close(fd);
+	(void)!write(report, line, (size_t)n);
 }
 
-/* The next definition of NAME after this library's: libc's. */
-#define REAL(name) \
-	static __typeof__(name) *real_##name; \
-	if (real_##name == NULL) \
-		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+/* The fd may not block: O_NONBLOCK, or the call's own flag. */
+enum wait { BLOCKS, MAY_NOT_WAIT, ASK };
 
 static bool
 nonblocking(int fd)
@@ -106,34 +140,53 @@ nonblocking(int fd)
 	return fl != -1 && (fl & O_NONBLOCK);
 }
 
-/* Bytes with no boundaries: anything but a datagram or seqpacket socket. */
+/* Bytes with no boundaries: anything but a datagram or seqpacket socket;
+ * and a pipe keeps a write of PIPE_BUF bytes or less whole. */
 static bool
-stream(int fd)
+cuttable(int fd, size_t n, bool writing)
 {
+	struct stat st;
 	int type;
 	socklen_t len = sizeof(type);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
-		return errno == ENOTSOCK;
-	return type == SOCK_STREAM;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+		return type == SOCK_STREAM;
+	if (writing && n <= PIPE_BUF && fstat(fd, &st) == 0 &&
+	    S_ISFIFO(st.st_mode))
+		return false;
+	return true;
 }
 
+/*
+ * Whether this call gets a fault, and which: decided first, so that the
+ * probes (which may change errno) run only then.  EINTR only where the
+ * call could wait (a signal can cut only a wait), EAGAIN only where it may
+ * not.
+ */
 static enum fault
-pick(int fd, bool cut_ok, bool may_not_wait)
+pick(int fd, int cut_kind, size_t n, enum wait w)
 {
+	enum fault f;
+	int saved = errno;
+	bool no_wait;
+
 	if (!on || fd == STDERR_FILENO || rnd(100) >= rate)
 		return NONE;
-	faults++;
+	no_wait = w == MAY_NOT_WAIT || (w == ASK && nonblocking(fd));
 	switch (rnd(3)) {
 	case 0:
-		if (cut_ok)
-			return CUT;
-		return INTR;
-	case 1:
-		return INTR;
+		if (cut_kind == CUT_ALWAYS || (cut_kind != CUT_NEVER &&
+		    cuttable(fd, n, cut_kind == CUT_WRITE))) {
+			f = CUT;
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
-		return may_not_wait ? AGAIN : INTR;
+		f = no_wait ? AGAIN : INTR;
 	}
+	errno = saved;
+	faults++;
+	return f;
 }
 
 static size_t
@@ -175,11 +228,14 @@ cut_iov(const struct iovec *iov, int *cnt, struct iovec *out)
 	return out;
 }
 
+
+/* A socket call's flags say whether it may wait. */
+#define FLAGS_WAIT(flags) ((flags) & MSG_DONTWAIT ? MAY_NOT_WAIT : ASK)
+
 ssize_t
 read(int fd, void *buf, size_t n)
 {
-	enum fault f = pick(fd, stream(fd), nonblocking(fd));
-	REAL(read);
+	enum fault f = pick(fd, CUT_READ, n, ASK);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -189,20 +245,29 @@ read(int fd, void *buf, size_t n)
 ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	enum fault f = pick(fd, stream(fd), nonblocking(fd));
-	REAL(write);
+	enum fault f = pick(fd, CUT_WRITE, n, ASK);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
 	return real_write(fd, buf, f == CUT ? cut(n) : n);
 }
 
+static size_t
+iov_total(const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
 ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
-	enum fault f = pick(fd, stream(fd), nonblocking(fd));
+	enum fault f = pick(fd, CUT_READ, iov_total(iov, cnt), ASK);
 	struct iovec copy[IOV_MAX_CUT];
-	REAL(readv);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -214,9 +279,8 @@ readv(int fd, const struct iovec *iov, int cnt)
 ssize_t
 writev(int fd, const struct iovec *iov, int cnt)
 {
-	enum fault f = pick(fd, stream(fd), nonblocking(fd));
+	enum fault f = pick(fd, CUT_WRITE, iov_total(iov, cnt), ASK);
 	struct iovec copy[IOV_MAX_CUT];
-	REAL(writev);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -228,9 +292,7 @@ writev(int fd, const struct iovec *iov, int cnt)
 ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
-	enum fault f = pick(fd, stream(fd), (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
-	REAL(recv);
+	enum fault f = pick(fd, CUT_READ, n, FLAGS_WAIT(flags));
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -240,9 +302,7 @@ recv(int fd, void *buf, size_t n, int flags)
 ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
-	enum fault f = pick(fd, stream(fd), (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
-	REAL(send);
+	enum fault f = pick(fd, CUT_WRITE, n, FLAGS_WAIT(flags));
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -253,9 +313,7 @@ ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
     socklen_t *len)
 {
-	enum fault f = pick(fd, stream(fd), (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
-	REAL(recvfrom);
+	enum fault f = pick(fd, CUT_READ, n, FLAGS_WAIT(flags));
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -266,9 +324,7 @@ ssize_t
 sendto(int fd, const void *buf, size_t n, int flags,
     const struct sockaddr *to, socklen_t len)
 {
-	enum fault f = pick(fd, stream(fd), (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
-	REAL(sendto);
+	enum fault f = pick(fd, CUT_WRITE, n, FLAGS_WAIT(flags));
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -278,13 +334,12 @@ sendto(int fd, const void *buf, size_t n, int flags,
 ssize_t
 recvmsg(int fd, struct msghdr *mh, int flags)
 {
-	enum fault f = pick(fd, stream(fd), (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
+	enum fault f = pick(fd, CUT_READ, iov_total(mh->msg_iov,
+	    (int)mh->msg_iovlen), FLAGS_WAIT(flags));
 	struct iovec copy[IOV_MAX_CUT];
 	struct msghdr m;
 	ssize_t n;
 	int cnt;
-	REAL(recvmsg);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -304,12 +359,11 @@ recvmsg(int fd, struct msghdr *mh, int flags)
 ssize_t
 sendmsg(int fd, const struct msghdr *mh, int flags)
 {
-	enum fault f = pick(fd, stream(fd), (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
+	enum fault f = pick(fd, CUT_WRITE, iov_total(mh->msg_iov,
+	    (int)mh->msg_iovlen), FLAGS_WAIT(flags));
 	struct iovec copy[IOV_MAX_CUT];
 	struct msghdr m;
 	int cnt;
-	REAL(sendmsg);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -322,14 +376,15 @@ sendmsg(int fd, const struct msghdr *mh, int flags)
 	return real_sendmsg(fd, &m, flags);
 }
 
-/* A batch of messages: cut means fewer messages, each still whole. */
+#ifdef __GLIBC__
+/* A batch of messages: cut means fewer messages, each still whole.  (Only
+ * glibc's signatures; a static musl ucat takes no LD_PRELOAD anyway.) */
+
 int
 recvmmsg(int fd, struct mmsghdr *mm, unsigned int n, int flags,
     struct timespec *timeout)
 {
-	enum fault f = pick(fd, true, (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
-	REAL(recvmmsg);
+	enum fault f = pick(fd, CUT_ALWAYS, n, FLAGS_WAIT(flags));
 
 	if (f == INTR || f == AGAIN)
 		return (int)fail(f);
@@ -340,22 +395,20 @@ recvmmsg(int fd, struct mmsghdr *mm, unsigned int n, int flags,
 int
 sendmmsg(int fd, struct mmsghdr *mm, unsigned int n, int flags)
 {
-	enum fault f = pick(fd, true, (flags & MSG_DONTWAIT) ||
-	    nonblocking(fd));
-	REAL(sendmmsg);
+	enum fault f = pick(fd, CUT_ALWAYS, n, FLAGS_WAIT(flags));
 
 	if (f == INTR || f == AGAIN)
 		return (int)fail(f);
 	return real_sendmmsg(fd, mm, f == CUT ? (unsigned)cut(n) : n, flags);
 }
+#endif
 
 ssize_t
 splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t n,
     unsigned int flags)
 {
-	enum fault f = pick(in, true, (flags & SPLICE_F_NONBLOCK) ||
-	    nonblocking(in) || nonblocking(out));
-	REAL(splice);
+	enum fault f = pick(in, CUT_ALWAYS, n, (flags & SPLICE_F_NONBLOCK) ||
+	    nonblocking(in) || nonblocking(out) ? MAY_NOT_WAIT : BLOCKS);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
@@ -366,22 +419,21 @@ splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t n,
 ssize_t
 sendfile(int out, int in, off_t *off, size_t n)
 {
-	enum fault f = pick(out, true, nonblocking(out));
-	REAL(sendfile);
+	enum fault f = pick(out, CUT_ALWAYS, n, ASK);
 
 	if (f == INTR || f == AGAIN)
 		return fail(f);
 	return real_sendfile(out, in, off, f == CUT ? cut(n) : n);
 }
 
+/* A client that gave up before it was accepted is ECONNABORTED. */
 static int
 accept_fault(int fd)
 {
-	enum fault f = pick(fd, false, nonblocking(fd));
+	enum fault f = pick(fd, CUT_NEVER, 0, ASK);
 
 	if (f == NONE)
 		return 0;
-	/* A client that gave up before it was accepted. */
 	errno = f == AGAIN ? EAGAIN : rnd(2) ? EINTR : ECONNABORTED;
 	return -1;
 }
@@ -389,8 +441,6 @@ accept_fault(int fd)
 int
 accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	REAL(accept);
-
 	if (accept_fault(fd) == -1)
 		return -1;
 	return real_accept(fd, sa, len);
@@ -399,24 +449,46 @@ accept(int fd, struct sockaddr *sa, socklen_t *len)
 int
 accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	REAL(accept4);
-
 	if (accept_fault(fd) == -1)
 		return -1;
 	return real_accept4(fd, sa, len, flags);
 }
 
+/* Cut by a signal while it waited (a full backlog, a TCP handshake). */
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	enum fault f = pick(fd, CUT_NEVER, 0, ASK);
+
+	if (f == INTR)
+		return (int)fail(f);
+	return real_connect(fd, sa, len);
+}
+
+/* Woken for nothing: a descriptor that does not block, or a socket other
+ * than a listener (ucat reads those with MSG_DONTWAIT). */
+static bool
+may_wake(int fd)
+{
+	int on_;
+	socklen_t len = sizeof(on_);
+
+	if (nonblocking(fd))
+		return true;
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on_, &len) == 0 &&
+	    !on_;
+}
+
 /*
- * EINTR, or a wake-up with one descriptor that does not block said to be
- * ready for what it waits for: what it is really ready for is asked
- * first, without waiting, and kept.
+ * EINTR, or a wake-up with one descriptor said to be ready for what it
+ * waits for: what it is really ready for is asked first, without waiting,
+ * and kept.
  */
 int
 poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	nfds_t i, at;
-	int ready;
-	REAL(poll);
+	int ready, saved = errno;
 
 	if (!on || n == 0 || rnd(100) >= rate)
 		return real_poll(fds, n, timeout);
@@ -427,9 +499,11 @@ poll(struct pollfd *fds, nfds_t n, int timeout)
 	}
 	at = rnd((unsigned)n);
 	for (i = 0; i < n; i++, at = (at + 1) % n)
-		if (fds[at].fd >= 0 && (fds[at].events & (POLLIN | POLLOUT)) &&
-		    nonblocking(fds[at].fd))
+		if (fds[at].fd >= 0 && fds[at].fd != STDERR_FILENO &&
+		    (fds[at].events & (POLLIN | POLLOUT)) &&
+		    may_wake(fds[at].fd))
 			break;
+	errno = saved;
 	if (i == n || (ready = real_poll(fds, n, 0)) == -1)
 		return real_poll(fds, n, timeout);
 	faults++;

@@ -189,11 +189,16 @@ time.sleep(60)' "$2"
 	wait_for "$1" 'full after [1-9]'
 }
 
-# finish NAME: wait for NAME to exit; its status in STATUS.
+# finish NAME: wait for NAME to exit; its status in STATUS.  Its PID is
+# then forgotten: teardown must not signal a number the system reused.
 finish() {
-	local pid_var="${1}_PID"
+	local pid_var="${1}_PID" p keep=()
 	STATUS=0
 	wait "${!pid_var}" || STATUS=$?
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "${!pid_var}" ] || keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
 }
 
 # until_gone PATH: wait (bounded) for PATH to disappear.
@@ -284,7 +289,7 @@ need() {
 
 # need_feature NAME...: skip unless this ucat was built with each NAME of
 # the "features:" line of ucat -V (abstract, peercred, passcred, splice,
-# sendfile, mmsg), so that a build without them runs what still applies.
+# sendfile, mmsg, seccomp, landlock), so that a build without them runs what still applies.
 need_feature() {
 	local f
 	for f in "$@"; do

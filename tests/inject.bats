@@ -11,23 +11,23 @@ U=${UCAT_REAL:-$UCAT}
 FAULT_LIB=${FAULT_LIB:-$(dirname "$U")/../tests/fault.so}
 RATE=${UCAT_FAULT_RATE:-25}
 
+# lines FILE SEED N: N lines of every length from empty to 4 KiB, to be
+# sent as messages (an empty line is an empty message).
+lines() {
+	python3 -c 'import random, sys
+r = random.Random(int(sys.argv[2]))
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[3])):
+        n = r.choice([-1, 0, 1, 7, 100, 500, 2000, 4000])
+        f.write("\n" if n < 0 else "%d:%s\n" % (i, "x" * n))' "$@"
+}
+
 setup_file() {
 	local d=$BATS_FILE_TMPDIR
 	head -c 196613 /dev/urandom >"$d/a"
 	head -c 131101 /dev/urandom >"$d/b"
-	# Lines of every length from empty to 4 KiB, as messages.
-	python3 -c 'import random, sys
-r = random.Random(int(sys.argv[2]))
-with open(sys.argv[1], "w") as f:
-    for i in range(300):
-        f.write("%d:%s\n" % (i, "x" * r.choice([0, 1, 7, 100, 4000])))' \
-		"$d/lines" 1
-	python3 -c 'import random, sys
-r = random.Random(int(sys.argv[2]))
-with open(sys.argv[1], "w") as f:
-    for i in range(200):
-        f.write("%d:%s\n" % (i, "y" * r.choice([0, 3, 500, 2000])))' \
-		"$d/lines2" 2
+	lines "$d/lines" 1 300
+	lines "$d/lines2" 2 200
 }
 
 need_inject() {
@@ -99,6 +99,7 @@ stream_run() {
 
 @test "inject: a stream both ways, splice and sendfile, every byte" {
 	need_inject
+	need_feature splice sendfile
 	local s
 	for s in $(seeds); do
 		stream_run "$s"
@@ -115,17 +116,27 @@ stream_run() {
 	injected
 }
 
-@test "inject: a stream both ways, stdin and stdout non-blocking pipes" {
-	need_inject
-	local s
-	# O_NONBLOCK on the pipes' ends that ucat holds, then ucat: EAGAIN
-	# on stdio comes from the kernel too, not only from the library.
-	WRAP=(python3 -c 'import fcntl, os, sys
+# O_NONBLOCK on the pipes' ends that ucat holds, then ucat: EAGAIN on stdio
+# comes from the kernel too, and from the library.
+NONBLOCK=(python3 -c 'import fcntl, os, sys
 for fd in 0, 1:
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
 os.execvp(sys.argv[1], sys.argv[1:])')
+
+@test "inject: a stream both ways, stdin and stdout non-blocking pipes" {
+	need_inject
+	local s WRAP=("${NONBLOCK[@]}")
 	for s in $(seeds); do
 		stream_run "$s"
+	done
+	injected
+}
+
+@test "inject: non-blocking stdin and stdout pipes, --no-splice" {
+	need_inject
+	local s WRAP=("${NONBLOCK[@]}")
+	for s in $(seeds); do
+		stream_run "$s" --no-splice
 	done
 	injected
 }
@@ -214,6 +225,8 @@ seq_run() {
 
 @test "inject: seqpacket with -L both ways, line for line" {
 	need_inject
+	# Empty messages among them: told from the end by credentials.
+	need_feature passcred
 	local s
 	for s in $(seeds); do
 		seq_run "$s" -L
@@ -223,6 +236,8 @@ seq_run() {
 
 @test "inject: seqpacket without -L both ways, every byte" {
 	need_inject
+	# Empty messages among them: told from the end by credentials.
+	need_feature passcred
 	local s
 	for s in $(seeds); do
 		seq_run "$s"
@@ -259,6 +274,7 @@ relay_run() {
 
 @test "inject: a stream relay, splice, both ways" {
 	need_inject
+	need_feature splice
 	local s
 	for s in $(seeds); do
 		relay_run "$s" "$A" "$B"
@@ -277,6 +293,8 @@ relay_run() {
 
 @test "inject: a seqpacket relay with -L both ways, line for line" {
 	need_inject
+	# Empty messages among them: told from the end by credentials.
+	need_feature passcred
 	local s
 	for s in $(seeds); do
 		END_FLAGS=(-L)
@@ -294,10 +312,7 @@ relay_run() {
 		spawn srv "${INJ[@]}" "$U" -k -e cat -l "$T/e" </dev/null
 		for i in 1 2 3; do
 			inject $((s * 10 + 1 + i))
-			timeout 30 "${INJ[@]}" "$U" --wait 20 "$T/e" <"$B" \
-				>"$T/c$i.out" 2>"$T/c$i.err" &
-			PIDS+=("$!")
-			eval "c${i}_PID=$!"
+			spawn "c$i" "${INJ[@]}" "$U" --wait 20 "$T/e" <"$B"
 		done
 		for i in 1 2 3; do
 			finish "c$i"
@@ -306,8 +321,12 @@ relay_run() {
 			cmp -s "$B" "$T/c$i.out" || failed "$s" "echo $i" ||
 				return
 		done
-		kill "$srv_PID"
+		kill "$srv_PID" || failed "$s" "the server is gone" || return
 		finish srv
+		# Ended by SIGTERM, as asked: 128 + 15.
+		[ "$STATUS" = 143 ] || failed "$s" "server status $STATUS" ||
+			return
+		[ ! -e "$T/e" ] || failed "$s" "socket file left" || return
 	done
 	injected
 }
