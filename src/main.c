@@ -29,6 +29,7 @@ enum {
 	OPT_PCAP_PORT,
 	OPT_READY_FD,
 	OPT_SEND_FD,
+	OPT_NO_SANDBOX,
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
@@ -63,16 +64,17 @@ static const struct option longopts[] = {
 	{ "pcap-port",	 required_argument, NULL, OPT_PCAP_PORT },
 	{ "ready-fd",	 required_argument, NULL, OPT_READY_FD },
 	{ "send-fd",	 required_argument, NULL, OPT_SEND_FD },
+	{ "no-sandbox",	 no_argument,	    NULL, OPT_NO_SANDBOX },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
 static const char usage_text[] =
 "usage: ucat [-dkLlNUuVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
-"            [--no-splice] [-c command] [-e program] [-m mode] [-q secs]\n"
-"            [-s address] [-w secs] [-x file] [--allow-gid list]\n"
-"            [--allow-uid list] [--pcap file] [--pcap-port port]\n"
-"            [--max-conns n] [--ready-fd n] [--send-fd n] [--wait secs]\n"
-"            [address [target]]\n"
+"            [--no-splice] [--no-sandbox] [-c command] [-e program]\n"
+"            [-m mode] [-q secs] [-s address] [-w secs] [-x file]\n"
+"            [--allow-gid list] [--allow-uid list] [--pcap file]\n"
+"            [--pcap-port port] [--max-conns n] [--ready-fd n]\n"
+"            [--send-fd n] [--wait secs] [address [target]]\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
 "  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
@@ -86,6 +88,7 @@ static const char usage_text[] =
 "  -N                   half-close at stdin EOF: the default (nc's -N)\n"
 "  -U                   a Unix socket: the default, unless tcp: (nc's -U)\n"
 "      --no-splice      move data with read and write only\n"
+"      --no-sandbox     do not confine ucat once its sockets are set up\n"
 "  -v, --verbose        report addresses, peers and byte counts on stderr\n"
 "  -x, --hexdump FILE   append a hex dump of all traffic to FILE (- is\n"
 "                       stderr), created 0600\n"
@@ -146,7 +149,7 @@ version(void)
 #ifdef HAVE_ABSTRACT_NAMESPACE
 		"abstract",
 #endif
-#ifdef HAVE_UCRED
+#if defined(HAVE_UCRED) || defined(HAVE_GETPEEREID)
 		"peercred",
 #endif
 #ifdef HAVE_PASSCRED
@@ -167,7 +170,7 @@ version(void)
 	printf("%s %s\nfeatures:", PACKAGE_NAME, PACKAGE_VERSION);
 	for (size_t i = 0; features[i] != NULL; i++)
 		printf(" %s", features[i]);
-	putchar('\n');
+	printf("%s\n", sandbox_features());
 }
 
 static double
@@ -348,6 +351,9 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 		break;
 	case OPT_NO_SPLICE:
 		o->no_splice = true;
+		break;
+	case OPT_NO_SANDBOX:
+		o->no_sandbox = true;
 		break;
 	case OPT_PCAP:
 		o->pcap = optarg;
@@ -724,6 +730,7 @@ run_listen(const struct options *o)
 	if (o->verbose)
 		warnx("%s", status);
 	notify_ready(status);
+	sandbox_enter(o);
 	return serve_run(o, lfd);
 }
 
@@ -756,6 +763,7 @@ run_connect(const struct options *o)
 	notify_connected(o);
 	trace_connect();
 	dump_connected(fd, &o->addr);
+	sandbox_enter(o);
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
 

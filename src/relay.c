@@ -107,5 +107,6 @@ relay_connect(const struct options *o)
 	notify_connected(o);
 	trace_connect();
 	dump_connected(fd, &o->addr);
+	sandbox_enter(o);
 	return relay_client(o, fd);
 }

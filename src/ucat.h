@@ -59,6 +59,7 @@ struct options {
 	bool		lines;		/* -L */
 	bool		keep_file;	/* --keep-file */
 	bool		no_splice;	/* --no-splice */
+	bool		no_sandbox;	/* --no-sandbox */
 	const char	*dump;		/* -x FILE; NULL: none */
 	const char	*pcap;		/* --pcap FILE; NULL: none */
 	unsigned short	 pcap_port;	/* --pcap-port; 0: not given (80) */
@@ -306,6 +307,10 @@ int	relay_connect(const struct options *);
 
 /* serve.c */
 int	serve_run(const struct options *, int);
+
+/* sandbox.c */
+void	sandbox_enter(const struct options *);
+const char *sandbox_features(void);
 
 /* exec.c */
 int	pipe_cloexec(int [2]);

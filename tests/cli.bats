@@ -65,7 +65,7 @@ listing() {
 	check_eq lines 2 "$(wc -l <"$T/out")"
 	# Only names the suite knows, each once.
 	sed -n 's/^features://p' "$T/out" | tr ' ' '\n' | sed '/^$/d' >"$T/f"
-	run ! grep -vxE 'abstract|peercred|passcred|splice|sendfile|mmsg' "$T/f"
+	run ! grep -vxE 'abstract|peercred|passcred|splice|sendfile|mmsg|seccomp|landlock' "$T/f"
 	check_eq "each once" "$(sort -u "$T/f" | wc -l)" "$(wc -l <"$T/f")"
 	check_eq stderr "" "$(cat "$T/err")"
 	cp "$T/out" "$T/short"
@@ -79,7 +79,7 @@ listing() {
 	[ -z "${UCAT_PORTABLE:-}" ] || skip "a build with the features off"
 	ucat_run -V
 	check_eq features \
-		"features: abstract peercred passcred splice sendfile mmsg" \
+		"features: abstract peercred passcred splice sendfile mmsg seccomp landlock" \
 		"$(sed -n 2p "$T/out")"
 }
 

@@ -41,6 +41,7 @@ complete -c ucat -l allow-uid -x -a '(__fish_complete_users)' -d 'Only peers wit
 complete -c ucat -l allow-gid -x -a '(__fish_complete_groups)' -d 'Only peers with these groups'
 complete -c ucat -l wait -x -d 'Retry until the address accepts'
 complete -c ucat -l no-splice -d 'Move data with read and write only'
+complete -c ucat -l no-sandbox -d 'Do not confine ucat once its sockets are set up'
 complete -c ucat -l pcap -r -F -d 'Append the traffic as a pcap capture'
 complete -c ucat -l pcap-port -x -d 'The server port in the capture'
 complete -c ucat -l ready-fd -x -d 'Write a newline to N once ready'

@@ -1,0 +1,56 @@
+/*
+ * forbid.c: an LD_PRELOAD library for tests/sandbox.bats.  At ucat's first
+ * poll(2), which comes once the pump runs and ucat is confined, it does
+ * what a compromised ucat might try, as UCAT_FORBID says:
+ *
+ *   open		open /dev/null (seccomp: killed with SIGSYS)
+ *   unlink:PATH	remove PATH, a file outside ucat's socket directories
+ *			(Landlock: refused)
+ *
+ * and says on stderr how it went: "forbid: open: ok", "forbid: unlink:
+ * Permission denied".
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+say(const char *what, int rc)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof(line), "forbid: %s: %s\n", what,
+	    rc == -1 ? strerror(errno) : "ok");
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	static int (*real_poll)(struct pollfd *, nfds_t, int);
+	static int done;
+	const char *what = getenv("UCAT_FORBID");
+	int fd;
+
+	if (real_poll == NULL)
+		real_poll = (int (*)(struct pollfd *, nfds_t, int))
+		    dlsym(RTLD_NEXT, "poll");
+	if (!done && what != NULL) {
+		done = 1;
+		if (strcmp(what, "open") == 0) {
+			fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			say("open", fd);
+			if (fd != -1)
+				close(fd);
+		} else if (strncmp(what, "unlink:", 7) == 0)
+			say("unlink", unlink(what + 7));
+	}
+	return real_poll(fds, n, timeout);
+}
