@@ -729,8 +729,9 @@ run_listen(const struct options *o)
 	    (struct sockaddr *)&ss, len, name, sizeof(name)));
 	if (o->verbose)
 		warnx("%s", status);
-	notify_ready(status);
+	/* Confined first: a failure to be is not told as ready. */
 	sandbox_enter(o);
+	notify_ready(status);
 	return serve_run(o, lfd);
 }
 
@@ -760,10 +761,10 @@ run_connect(const struct options *o)
 		warnx("connected to %s", o->addr.text);
 	if (o->probe)
 		return 0;
+	sandbox_enter(o);
 	notify_connected(o);
 	trace_connect();
 	dump_connected(fd, &o->addr);
-	sandbox_enter(o);
 	if (o->exec_argv == NULL)
 		return pump_stdio(o, fd) == 0 ? 0 : 1;
 

@@ -54,6 +54,7 @@ relay_client(const struct options *o, int fd)
 		close(fd);
 		return -1;
 	}
+	sandbox_connected(o);
 	end_socket(&client, o, fd, o->addr.text, cbuf);
 	end_socket(&target, o, up, o->target.text, tbuf);
 	rc = pump_run(o, &client, &target);
@@ -104,9 +105,9 @@ relay_connect(const struct options *o)
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);
+	sandbox_enter(o);
 	notify_connected(o);
 	trace_connect();
 	dump_connected(fd, &o->addr);
-	sandbox_enter(o);
 	return relay_client(o, fd);
 }

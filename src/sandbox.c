@@ -13,12 +13,15 @@
 /*
  * What a compromised ucat could still do is what its mode needs: move
  * bytes between the descriptors it has, accept clients, reap children,
- * remove its own socket files (sock.c checks dev and inode first), and in
- * a relay connect to TARGET.  It may not open a file, make a socket
- * (outside a relay), or run a program; a system call outside the list
- * kills it with SIGSYS.  Landlock, where the kernel has it, also leaves it
- * no file access but removing files in the directories of its own socket
- * files (and, in a relay with -s, making one there).
+ * remove its own socket files (sock.c checks dev and inode first).  It
+ * may not open a file, make a socket, signal another process or run a
+ * program; a system call outside the list kills it with SIGSYS.  A relay
+ * may make sockets of TARGET's family and type and fork as fork(2) does
+ * until it has connected to TARGET; then (in each -k child) a second
+ * filter takes that away too, before any byte of a client is read.
+ * Landlock, where the kernel has it, also leaves no file access but
+ * removing files beneath the directories of its own socket files (and, in
+ * a relay with -s, making one there).
  *
  * Modes that run programs (-e, -c) are not confined: a filter is inherited
  * by every program started, and those programs are the user's.  ASan's
@@ -26,10 +29,11 @@
  * confined either; valgrind's tests pass --no-sandbox.
  */
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED	1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
 #define SANITIZED	1
 #endif
 #endif
@@ -41,30 +45,34 @@
 #if defined(HAVE_SECCOMP) && !defined(SANITIZED)
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <signal.h>
 #include <termios.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
+/* The 64-bit architectures whose system calls the lists below name as
+ * their C libraries make them; elsewhere (32-bit ones have socketcall and
+ * *_time64 calls) ucat is not confined, and -V does not say seccomp. */
 #if defined(__x86_64__) && defined(__ILP32__)
-#define ARCH_NR		0	/* x32: not confined */
+#define ARCH_NR		0	/* x32 */
 #elif defined(__x86_64__)
 #define ARCH_NR		AUDIT_ARCH_X86_64
-#elif defined(__i386__)
-#define ARCH_NR		AUDIT_ARCH_I386
-#elif defined(__aarch64__)
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
 #define ARCH_NR		AUDIT_ARCH_AARCH64
-#elif defined(__arm__) && defined(__ARMEL__)
-#define ARCH_NR		AUDIT_ARCH_ARM
 #elif defined(__riscv) && __riscv_xlen == 64
 #define ARCH_NR		AUDIT_ARCH_RISCV64
-#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
-#define ARCH_NR		AUDIT_ARCH_PPC64LE
-#elif defined(__s390x__)
-#define ARCH_NR		AUDIT_ARCH_S390X
 #else
 #define ARCH_NR		0
 #endif
+
+/* The low and high 32 bits of a call's argument i (little-endian). */
+#define ARG_LO(i)	(offsetof(struct seccomp_data, args[i]))
+#define ARG_HI(i)	(offsetof(struct seccomp_data, args[i]) + 4)
+
+/* What glibc's fork(2) asks clone for. */
+#define FORK_FLAGS	(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD)
 
 #ifndef SECCOMP_RET_KILL_PROCESS
 #define SECCOMP_RET_KILL_PROCESS	SECCOMP_RET_KILL
@@ -128,7 +136,11 @@ static const int every_mode[] = {
 	SYS_unlinkat,
 	SYS_getsockopt, SYS_setsockopt, SYS_shutdown, SYS_getsockname,
 	SYS_getpeername, SYS_accept, SYS_accept4, SYS_wait4,
-	SYS_getpid, SYS_gettid, SYS_kill, SYS_tkill, SYS_tgkill,
+#ifdef SYS_send
+	SYS_send, SYS_recv,
+#endif
+	/* raise(3) after cleaning up: a signal to itself only. */
+	SYS_getpid, SYS_gettid, SYS_tkill, SYS_tgkill,
 	SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn,
 	SYS_rt_sigsuspend,
 #ifdef SYS_sigreturn
@@ -149,10 +161,10 @@ static const int every_mode[] = {
 #endif
 };
 
-/* A relay: a new connection to TARGET for each client, by a child of its
- * own with -k. */
+/* A relay until it has connected to TARGET: that connection (socket is
+ * checked apart), and with -k a child per client. */
 static const int relay_mode[] = {
-	SYS_socket, SYS_connect, SYS_bind, SYS_clone, SYS_set_robust_list,
+	SYS_connect, SYS_bind, SYS_set_robust_list,
 #ifdef SYS_fork
 	SYS_fork,
 #endif
@@ -175,14 +187,39 @@ emit(struct prog *p, struct sock_filter f)
 		p->insn[p->n++] = f;
 }
 
+/* The three instructions a filter is made of here. */
+static void
+load(struct prog *p, unsigned off)
+{
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off));
+}
+
+static void
+ret(struct prog *p, unsigned action)
+{
+	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
+}
+
+/* If the accumulator is k, skip jt instructions, else jf. */
+static void
+jeq(struct prog *p, unsigned k, unsigned char jt, unsigned char jf)
+{
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt,
+	    jf));
+}
+
+/*
+ * Each check below either leaves the call number in the accumulator and
+ * goes on, or decides: one that loads an argument ends in a return on
+ * every path.
+ */
+
 /* If the call is nr, allow it. */
 static void
 allow(struct prog *p, int nr)
 {
-	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    (unsigned)nr, 0, 1));
-	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW));
+	jeq(p, (unsigned)nr, 0, 1);
+	ret(p, SECCOMP_RET_ALLOW);
 }
 
 /* ioctl only to ask whether stderr is a terminal (stdio does, on its
@@ -190,22 +227,56 @@ allow(struct prog *p, int nr)
 static void
 allow_tty_ioctl(struct prog *p)
 {
-	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SYS_ioctl, 0, 5));
-	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, args[1])));
-	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    TCGETS, 1, 0));
-	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    TIOCGWINSZ, 0, 1));
-	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW));
-	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS));
+	jeq(p, SYS_ioctl, 0, 5);
+	load(p, ARG_LO(1));
+	jeq(p, TCGETS, 1, 0);
+	jeq(p, TIOCGWINSZ, 0, 1);
+	ret(p, SECCOMP_RET_ALLOW);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
 }
 
+/* clone(2) only as fork(2) makes it: no thread, no namespace. */
+static void
+allow_fork_clone(struct prog *p)
+{
+	jeq(p, SYS_clone, 0, 6);
+	load(p, ARG_HI(0));
+	jeq(p, 0, 0, 3);
+	load(p, ARG_LO(0));
+	jeq(p, FORK_FLAGS, 0, 1);
+	ret(p, SECCOMP_RET_ALLOW);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+}
+
+/* socket(2) only of TARGET's family and type. */
+static void
+allow_target_socket(struct prog *p, const struct options *o)
+{
+	jeq(p, SYS_socket, 0, 7);
+	load(p, ARG_LO(0));
+	jeq(p, (unsigned)o->target.family, 0, 4);
+	load(p, ARG_LO(1));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf));
+	jeq(p, (unsigned)o->type, 0, 1);
+	ret(p, SECCOMP_RET_ALLOW);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+}
+
+/* prctl(2) only to add a filter, which can only take more away. */
+static void
+allow_more_filters(struct prog *p)
+{
+	jeq(p, SYS_prctl, 0, 4);
+	load(p, ARG_LO(0));
+	jeq(p, PR_SET_SECCOMP, 0, 1);
+	ret(p, SECCOMP_RET_ALLOW);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+}
+
+/* The filter for a pump, or (connecting) for a relay that has yet to
+ * connect to TARGET. */
 static int
-seccomp_enter(bool relay)
+seccomp_enter(const struct options *o, bool connecting)
 {
 	struct prog p = { .n = 0 };
 	struct sock_fprog fprog;
@@ -213,14 +284,10 @@ seccomp_enter(bool relay)
 
 	if (ARCH_NR == 0)
 		return 0;
-	emit(&p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, arch)));
-	emit(&p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    ARCH_NR, 1, 0));
-	emit(&p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS));
-	emit(&p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr)));
+	load(&p, offsetof(struct seccomp_data, arch));
+	jeq(&p, ARCH_NR, 1, 0);
+	ret(&p, SECCOMP_RET_KILL_PROCESS);
+	load(&p, offsetof(struct seccomp_data, nr));
 	/* No call at all: what a tracer (strace -e inject) turns a call
 	 * into, to make it fail. */
 	allow(&p, -1);
@@ -228,25 +295,25 @@ seccomp_enter(bool relay)
 	/* The x32 numbers of the same calls: not ours. */
 	emit(&p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
 	    0x40000000, 0, 1));
-	emit(&p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS));
+	ret(&p, SECCOMP_RET_KILL_PROCESS);
 #endif
 	for (i = 0; i < sizeof(every_mode) / sizeof(every_mode[0]); i++)
 		allow(&p, every_mode[i]);
-	if (relay)
+	if (connecting) {
 		for (i = 0; i < sizeof(relay_mode) / sizeof(relay_mode[0]); i++)
 			allow(&p, relay_mode[i]);
+		allow_target_socket(&p, o);
+		allow_fork_clone(&p);
+		allow_more_filters(&p);
+	}
 #ifdef SYS_clone3
 	/* fork(2) may try clone3 first; its flags cannot be looked at, so
 	 * it is told there is none, and clone is used. */
-	emit(&p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SYS_clone3, 0, 1));
-	emit(&p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ERRNO | ENOSYS));
+	jeq(&p, SYS_clone3, 0, 1);
+	ret(&p, SECCOMP_RET_ERRNO | ENOSYS);
 #endif
 	allow_tty_ioctl(&p);
-	emit(&p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS));
+	ret(&p, SECCOMP_RET_KILL_PROCESS);
 	if (p.n == MAX_INSNS)
 		errx(1, "sandbox: the filter is too long");
 
@@ -332,10 +399,15 @@ landlock_enter(const struct options *o)
 		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = handled_rights(abi);
+#ifdef LANDLOCK_SCOPE_SIGNAL
+	/* No signal to a process outside (ucat's own children are in). */
+	if (abi >= 6)
+		attr.scoped = LANDLOCK_SCOPE_SIGNAL;
+#endif
 	if ((fd = (int)syscall(SYS_landlock_create_ruleset, &attr,
 	    sizeof(attr), 0)) == -1)
 		return -1;
-	if ((!o->listen || allow_dir(fd, &o->addr,
+	if ((!o->listen || o->keep_file || allow_dir(fd, &o->addr,
 	    LANDLOCK_ACCESS_FS_REMOVE_FILE) == 0) &&
 	    (!o->src_set || allow_dir(fd, &o->src,
 	    LANDLOCK_ACCESS_FS_REMOVE_FILE | make) == 0))
@@ -344,6 +416,10 @@ landlock_enter(const struct options *o)
 	return rc;
 }
 #endif /* HAVE_LANDLOCK */
+
+#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
+static bool confined;
+#endif
 
 /*
  * Confines ucat for the rest of its life, if o's mode allows (no program
@@ -367,8 +443,31 @@ sandbox_enter(const struct options *o)
 		err(1, "sandbox: landlock");
 #endif
 #if defined(HAVE_SECCOMP) && !defined(SANITIZED)
-	if (seccomp_enter(o->relay) == -1)
+	if (seccomp_enter(o, o->relay) == -1) {
+		/* A kernel built without seccomp filters. */
+		if (errno != EINVAL)
+			err(1, "sandbox: seccomp");
+		if (o->verbose)
+			warnx("not confined: this kernel has no seccomp filter");
+		return;
+	}
+	confined = true;
+#endif
+}
+
+/*
+ * A relay has connected to TARGET: it makes no socket and no child any
+ * more.  A second filter takes those away (filters only add up), before
+ * a client's first byte is read.
+ */
+void
+sandbox_connected(const struct options *o)
+{
+#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
+	if (confined && seccomp_enter(o, false) == -1)
 		err(1, "sandbox: seccomp");
+#else
+	(void)o;
 #endif
 }
 

@@ -310,6 +310,7 @@ int	serve_run(const struct options *, int);
 
 /* sandbox.c */
 void	sandbox_enter(const struct options *);
+void	sandbox_connected(const struct options *);
 const char *sandbox_features(void);
 
 /* exec.c */

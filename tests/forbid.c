@@ -4,6 +4,9 @@
  * what a compromised ucat might try, as UCAT_FORBID says:
  *
  *   open		open /dev/null (seccomp: killed with SIGSYS)
+ *   socket		make a Unix stream socket (seccomp: SIGSYS, in a relay
+ *			too once it has connected to TARGET)
+ *   kill		signal 0 to its parent (seccomp: SIGSYS)
  *   unlink:PATH	remove PATH, a file outside ucat's socket directories
  *			(Landlock: refused)
  *
@@ -15,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +54,14 @@ poll(struct pollfd *fds, nfds_t n, int timeout)
 			say("open", fd);
 			if (fd != -1)
 				close(fd);
-		} else if (strncmp(what, "unlink:", 7) == 0)
+		} else if (strcmp(what, "socket") == 0) {
+			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			say("socket", fd);
+			if (fd != -1)
+				close(fd);
+		} else if (strcmp(what, "kill") == 0)
+			say("kill", kill(getppid(), 0));
+		else if (strncmp(what, "unlink:", 7) == 0)
 			say("unlink", unlink(what + 7));
 	}
 	return real_poll(fds, n, timeout);

@@ -42,6 +42,9 @@ held() {
 	local child
 	child=$(pgrep -P "$(ucat_of rel)")
 	check_eq "relay's child" 2 "$(seccomp_of "$child")"
+	# And a second filter, since it has connected to TARGET.
+	! grep -q '^Seccomp_filters:' "/proc/$child/status" ||
+		grep -q '^Seccomp_filters:[[:space:]]*2$' "/proc/$child/status"
 	check_eq "-e listener" 0 "$(seccomp_of "$(ucat_of back)")"
 }
 
@@ -89,6 +92,39 @@ held() {
 	check_eq "unconfined status" 0 "$STATUS"
 	check_eq "unconfined output" hello "$(cat "$T/free.out")"
 	grep -q 'forbid: open: ok' "$T/free.err"
+}
+
+# forbidden WHAT ARGS...: ucat ARGS (a listener on $T/s, or a relay on it)
+# made to try WHAT once its pump runs, with a client; STATUS is ucat's.
+forbidden() {
+	local what=$1
+	shift
+	rm -f "$T/s"
+	spawn fb env LD_PRELOAD="$FORBID_LIB" UCAT_FORBID="$what" "$U" -v "$@" \
+		</dev/null
+	wait_for fb 'listening on'
+	run timeout 20 "$UCAT" "$T/s" <<<hello
+	finish fb
+}
+
+@test "sandbox: no new socket and no signal to others, in a pump or a relay" {
+	need_feature seccomp
+	[ -f "$FORBID_LIB" ] || skip "no $FORBID_LIB (make check builds it)"
+	readelf -l "$U" | grep -q INTERP ||
+		skip "a static ucat takes no LD_PRELOAD"
+	local sys=$((128 + $(kill -l SYS))) what
+	for what in socket kill; do
+		forbidden "$what" -l "$T/s"
+		check_eq "$what in a pump" "$sys" "$STATUS"
+	done
+	# A relay has made its one socket to TARGET (of that very family and
+	# type) before it pumps; another is then death too.
+	listen back -k -e cat "$T/back"
+	forbidden socket -l "$T/s" "$T/back"
+	check_eq "socket in a relay" "$sys" "$STATUS"
+	forbidden socket --no-sandbox -l "$T/s" "$T/back"
+	check_eq "socket in an unconfined relay" 0 "$STATUS"
+	grep -q 'forbid: socket: ok' "$T/fb.err"
 }
 
 @test "sandbox: Landlock: a file outside the socket's directory cannot be removed" {
