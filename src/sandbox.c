@@ -38,11 +38,30 @@
 #endif
 #endif
 
-#if (defined(HAVE_SECCOMP) || defined(HAVE_LANDLOCK)) && !defined(SANITIZED)
+/*
+ * What this build uses, decided once: seccomp on the 64-bit architectures
+ * whose system calls the lists below name as their C libraries make them
+ * (SECCOMP_ARCH, the audit arch the filter checks; 32-bit ones have
+ * socketcall and *_time64 calls), Landlock wherever its header is.
+ */
+#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SECCOMP_ARCH	AUDIT_ARCH_X86_64
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+#define SECCOMP_ARCH	AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SECCOMP_ARCH	AUDIT_ARCH_RISCV64
+#endif
+#endif
+#if defined(HAVE_LANDLOCK) && !defined(SANITIZED)
+#define USE_LANDLOCK	1
+#endif
+
+#if defined(SECCOMP_ARCH) || defined(USE_LANDLOCK)
 #include <sys/prctl.h>
 #endif
 
-#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
+#ifdef SECCOMP_ARCH
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sched.h>
@@ -51,21 +70,6 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-
-/* The 64-bit architectures whose system calls the lists below name as
- * their C libraries make them; elsewhere (32-bit ones have socketcall and
- * *_time64 calls) ucat is not confined, and -V does not say seccomp. */
-#if defined(__x86_64__) && defined(__ILP32__)
-#define ARCH_NR		0	/* x32 */
-#elif defined(__x86_64__)
-#define ARCH_NR		AUDIT_ARCH_X86_64
-#elif defined(__aarch64__) && defined(__AARCH64EL__)
-#define ARCH_NR		AUDIT_ARCH_AARCH64
-#elif defined(__riscv) && __riscv_xlen == 64
-#define ARCH_NR		AUDIT_ARCH_RISCV64
-#else
-#define ARCH_NR		0
-#endif
 
 /* The low and high 32 bits of a call's argument i (little-endian). */
 #define ARG_LO(i)	(offsetof(struct seccomp_data, args[i]))
@@ -282,10 +286,8 @@ seccomp_enter(const struct options *o, bool connecting)
 	struct sock_fprog fprog;
 	size_t i;
 
-	if (ARCH_NR == 0)
-		return 0;
 	load(&p, offsetof(struct seccomp_data, arch));
-	jeq(&p, ARCH_NR, 1, 0);
+	jeq(&p, SECCOMP_ARCH, 1, 0);
 	ret(&p, SECCOMP_RET_KILL_PROCESS);
 	load(&p, offsetof(struct seccomp_data, nr));
 	/* No call at all: what a tracer (strace -e inject) turns a call
@@ -321,9 +323,9 @@ seccomp_enter(const struct options *o, bool connecting)
 	fprog.filter = p.insn;
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0);
 }
-#endif /* HAVE_SECCOMP */
+#endif /* SECCOMP_ARCH */
 
-#if defined(HAVE_LANDLOCK) && !defined(SANITIZED)
+#ifdef USE_LANDLOCK
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -415,10 +417,11 @@ landlock_enter(const struct options *o)
 	close(fd);
 	return rc;
 }
-#endif /* HAVE_LANDLOCK */
+#endif /* USE_LANDLOCK */
 
-#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
-static bool confined;
+#ifdef SECCOMP_ARCH
+/* A filter is in place, so that a relay can add its second. */
+static bool filtered;
 #endif
 
 /*
@@ -434,15 +437,15 @@ sandbox_enter(const struct options *o)
 	/* What the C library would open later: the time zone (strftime,
 	 * for -x). */
 	tzset();
-#if (defined(HAVE_SECCOMP) || defined(HAVE_LANDLOCK)) && !defined(SANITIZED)
+#if defined(SECCOMP_ARCH) || defined(USE_LANDLOCK)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		err(1, "sandbox: no_new_privs");
 #endif
-#if defined(HAVE_LANDLOCK) && !defined(SANITIZED)
+#ifdef USE_LANDLOCK
 	if (landlock_enter(o) == -1)
 		err(1, "sandbox: landlock");
 #endif
-#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
+#ifdef SECCOMP_ARCH
 	if (seccomp_enter(o, o->relay) == -1) {
 		/* A kernel built without seccomp filters. */
 		if (errno != EINVAL)
@@ -451,7 +454,7 @@ sandbox_enter(const struct options *o)
 			warnx("not confined: this kernel has no seccomp filter");
 		return;
 	}
-	confined = true;
+	filtered = true;
 #endif
 }
 
@@ -463,8 +466,8 @@ sandbox_enter(const struct options *o)
 void
 sandbox_connected(const struct options *o)
 {
-#if defined(HAVE_SECCOMP) && !defined(SANITIZED)
-	if (confined && seccomp_enter(o, false) == -1)
+#ifdef SECCOMP_ARCH
+	if (filtered && seccomp_enter(o, false) == -1)
 		err(1, "sandbox: seccomp");
 #else
 	(void)o;
@@ -475,15 +478,12 @@ sandbox_connected(const struct options *o)
 const char *
 sandbox_features(void)
 {
-#if defined(SANITIZED)
-	return "";
-#elif defined(HAVE_SECCOMP) && defined(HAVE_LANDLOCK)
-	return ARCH_NR != 0 ? " seccomp landlock" : " landlock";
-#elif defined(HAVE_SECCOMP)
-	return ARCH_NR != 0 ? " seccomp" : "";
-#elif defined(HAVE_LANDLOCK)
-	return " landlock";
-#else
-	return "";
+	return ""
+#ifdef SECCOMP_ARCH
+	    " seccomp"
 #endif
+#ifdef USE_LANDLOCK
+	    " landlock"
+#endif
+	    ;
 }
