@@ -76,6 +76,7 @@ void
 activate_default(struct uaddr *ua)
 {
 	memset(ua, 0, sizeof(*ua));
+	ua->place.dir = ua->place.home = -1;
 	ua->inherited = true;
 	ua->fd = LISTEN_FDS_START;
 	ua->text = "fd:3";

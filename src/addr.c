@@ -149,6 +149,7 @@ addr_parse(const char *text, struct uaddr *ua)
 	ua->sun.sun_family = AF_UNIX;
 	ua->family = AF_UNIX;
 	ua->text = text;
+	ua->place.dir = ua->place.home = -1;
 
 	if (strncmp(text, "unix:", 5) == 0)
 		return parse_path(text + 5, ua);

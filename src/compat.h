@@ -2,6 +2,7 @@
 #ifndef UCAT_COMPAT_H
 #define UCAT_COMPAT_H
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -46,6 +47,16 @@ struct mmsghdr {
 /* Linux's sendfile(2); the BSDs' has another signature and header. */
 #if defined(HAVE_SENDFILE) && defined(HAVE_SYS_SENDFILE_H)
 #define USE_SENDFILE		1
+#endif
+
+/* A directory held only to walk through and act inside: O_PATH needs no
+ * read permission (Linux), O_SEARCH neither (POSIX); else O_RDONLY. */
+#if defined(O_PATH)
+#define O_DIRSEARCH		O_PATH
+#elif defined(O_SEARCH)
+#define O_DIRSEARCH		O_SEARCH
+#else
+#define O_DIRSEARCH		O_RDONLY
 #endif
 
 #endif

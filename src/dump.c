@@ -20,27 +20,26 @@
 
 static int		 dump_fd = -1;
 static const char	*dump_name;
-static bool		 warned;
+/* A dump that fails is warned of once by a server and its children. */
+static volatile char	*warned;
 
 /*
  * Opens FILE for -x ("-" is stderr): appended to, created 0600 (traffic
- * can be secret), never through a symlink.  -1 with errno on failure.
+ * can be secret), never through a link (place_append).  -1 with errno on
+ * failure, and why says so where ucat refuses the file.
  */
 int
-dump_open(const char *path)
+dump_open(const char *path, char *why, size_t size)
 {
 	dump_name = path;
+	warned = once_flag();
+	why[0] = '\0';
 	if (strcmp(path, "-") == 0) {
 		dump_fd = STDERR_FILENO;
 		return 0;
 	}
-	/* O_NONBLOCK: a FIFO with no reader is ENXIO, not a wait. */
-	dump_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
-	if (dump_fd == -1)
-		return -1;
-	(void)fcntl(dump_fd, F_SETFL, O_APPEND);
-	return 0;
+	dump_fd = place_append(path, O_WRONLY, why, size);
+	return dump_fd == -1 ? -1 : 0;
 }
 
 bool
@@ -62,9 +61,8 @@ put(const char *p, size_t n)
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			if (!warned)
+			if (once(warned))
 				warn("-x %s", dump_name);
-			warned = true;
 			dump_fd = -1;
 			return;
 		}
@@ -175,9 +173,8 @@ dump_chunk(char mark, const char *p, size_t n, bool message, uint64_t at)
 	if (dump_fd == -1)
 		return;
 	if ((block = malloc(HEAD_MAX + (n / 16 + 1) * LINE_MAX_LEN)) == NULL) {
-		if (!warned)
+		if (once(warned))
 			warn("-x %s", dump_name);
-		warned = true;
 		return;
 	}
 	o = block + stamp(block, HEAD_MAX, mark);

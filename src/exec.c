@@ -83,8 +83,12 @@ child(const struct options *o, int in, int out, const struct peer *pc,
 		goto run;
 	}
 	setenv("PROTO", "UNIX", 1);
-	/* The name the socket really has: "@" becomes the name chosen. */
-	if (getsockname(in, (struct sockaddr *)&sun, &len) == 0) {
+	/* A path as given, byte for byte (the kernel may keep the bare
+	 * name: place_socket); else the name the socket really has: "@"
+	 * becomes the name chosen. */
+	if (o->addr.place.dir != -1)
+		setenv("UNIXLOCALPATH", o->addr.sun.sun_path, 1);
+	else if (getsockname(in, (struct sockaddr *)&sun, &len) == 0) {
 		if (len > sizeof(sa_family_t))
 			setenv("UNIXLOCALPATH", addr_format((struct sockaddr *)
 			    &sun, len, name, sizeof(name)), 1);

@@ -711,6 +711,29 @@ die_sock(const char *what, const struct uaddr *ua)
 	exit(1);
 }
 
+/*
+ * A path ucat binds: its place, held before anything is made.  A link in a
+ * directory that others can change is not followed.  A datagram -s socket
+ * is answered at the name the kernel keeps, so the way to it must be
+ * pinned (see place_socket).
+ */
+static void
+hold(const char *what, struct uaddr *ua, int type)
+{
+	if (sock_hold(ua) == -1) {
+		if (errno == EPERM)
+			errx(1, "%s %s: %s is a symbolic link in a directory "
+			    "others can change; not following it", what,
+			    ua->text, ua->place.where);
+		die_sock(what, ua);
+	}
+	if (type == SOCK_DGRAM && ua->place.dir != -1 && !ua->place.pinned)
+		errx(1, "-s %s: others can change %s, on the way to it, so a "
+		    "datagram peer's answer could go elsewhere; bind it in a "
+		    "directory only you and root can change", ua->text,
+		    ua->place.doubt);
+}
+
 static int
 run_listen(const struct options *o)
 {
@@ -723,7 +746,12 @@ run_listen(const struct options *o)
 
 	if ((lfd = sock_listen(o)) == -1)
 		die_sock("listen on", &o->addr);
-	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
+	/* A path as the user wrote it (the kernel may keep the bare name:
+	 * place_socket); else what the socket is: "@" gets its name here. */
+	if (o->addr.place.dir != -1) {
+		memcpy(&ss, &o->addr.sun, o->addr.len);
+		len = o->addr.len;
+	} else if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
 		err(1, "getsockname %s", o->addr.text);
 	snprintf(status, sizeof(status), "listening on %s", addr_format(
 	    (struct sockaddr *)&ss, len, name, sizeof(name)));
@@ -778,7 +806,10 @@ run_connect(const struct options *o)
 static void
 open_pcap(const struct options *o)
 {
-	switch (pcap_open(o->pcap, o->pcap_port != 0 ? o->pcap_port : 80)) {
+	char why[PLACE_WHY_MAX];
+
+	switch (pcap_open(o->pcap, o->pcap_port != 0 ? o->pcap_port : 80,
+	    why, sizeof(why))) {
 	case 0:
 		return;
 	case -2:
@@ -788,8 +819,23 @@ open_pcap(const struct options *o)
 		errx(1, "--pcap %s: not a capture ucat can append to (pcap, "
 		    "raw IPv4, microseconds)", o->pcap);
 	default:
+		if (why[0] != '\0')
+			errx(1, "--pcap %s: %s", o->pcap, why);
 		err(1, "--pcap %s", o->pcap);
 	}
+}
+
+/* Before any socket too: a dump that cannot be had leaves nothing. */
+static void
+open_dump(const struct options *o)
+{
+	char why[PLACE_WHY_MAX];
+
+	if (dump_open(o->dump, why, sizeof(why)) == 0)
+		return;
+	if (why[0] != '\0')
+		errx(1, "-x %s: %s", o->dump, why);
+	err(1, "-x %s", o->dump);
 }
 
 int
@@ -808,13 +854,16 @@ main(int argc, char **argv)
 	/* Before the first write: SIGPIPE and SIGXFSZ are errors, not
 	 * deaths. */
 	signals_setup();
-	/* Before any socket: a dump that cannot be had leaves nothing. */
-	if (o.dump != NULL && dump_open(o.dump) == -1)
-		err(1, "-x %s", o.dump);
+	if (o.dump != NULL)
+		open_dump(&o);
 	if (o.pcap != NULL)
 		open_pcap(&o);
 	if (atexit(sock_cleanup) != 0 || atexit(notify_stopping) != 0)
 		errx(1, "atexit failed");
+	if (o.listen)
+		hold("listen on", &o.addr, SOCK_STREAM);
+	if (o.src_set)
+		hold("bind", &o.src, o.type);
 
 	status = o.listen ? run_listen(&o) : run_connect(&o);
 	/* Past main's return nothing points at them: valgrind says lost. */

@@ -96,7 +96,8 @@ struct side {
 
 static int		 pcap_fd = -1;
 static const char	*pcap_name;
-static bool		 warned;
+/* A capture that fails is warned of once by a server and its children. */
+static volatile char	*warned;
 static uint16_t		 server_port;
 /* A packet must fit one write(2) that no other writer can split: a pipe
  * takes PIPE_BUF bytes whole, a file in append mode any write whole. */
@@ -209,9 +210,8 @@ flush(void)
 			if (w == -1 && errno == EINTR)
 				continue;
 			if (w <= 0) {
-				if (!warned)
+				if (once(warned))
 					warn("--pcap %s", pcap_name);
-				warned = true;
 				pcap_fd = -1;
 				break;
 			}
@@ -401,23 +401,15 @@ whole_records(int fd, off_t size)
 /* An existing capture takes more records only if it is of ucat's kind,
  * and whole: 0, -1 with errno, or -2. */
 static int
-same_kind(const char *path, const struct stat *st)
+same_kind(int fd, const struct stat *st)
 {
 	struct file_head fh;
-	struct stat rst;
 	bool ok = false;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK)) == -1)
-		return -1;
-	if (fstat(fd, &rst) == 0 && rst.st_dev == st->st_dev &&
-	    rst.st_ino == st->st_ino &&
-	    pread(fd, &fh, sizeof(fh), 0) == (ssize_t)sizeof(fh))
+	if (pread(fd, &fh, sizeof(fh), 0) == (ssize_t)sizeof(fh))
 		ok = fh.magic == PCAP_MAGIC && fh.major == PCAP_MAJOR &&
 		    fh.linktype == LINKTYPE_RAW && fh.snaplen >= SNAPLEN &&
-		    whole_records(fd, rst.st_size);
-	close(fd);
+		    whole_records(fd, st->st_size);
 	return ok ? 0 : -2;
 }
 
@@ -443,21 +435,22 @@ write_head(void)
  * -2: FILE holds something else (or, for stdout, anything at all).
  */
 int
-pcap_open(const char *path, unsigned short port)
+pcap_open(const char *path, unsigned short port, char *why, size_t size)
 {
 	struct stat st;
 	int rc = -1, saved;
 
 	pcap_name = path;
 	server_port = port;
+	warned = once_flag();
 	run = 1 + (uint32_t)getpid() % 255;
+	why[0] = '\0';
+	/* Read too: an existing capture's header and records are looked
+	 * at. */
 	if (strcmp(path, "-") == 0)
 		pcap_fd = STDOUT_FILENO;
-	else if ((pcap_fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600)) == -1)
+	else if ((pcap_fd = place_append(path, O_RDWR, why, size)) == -1)
 		return -1;
-	else
-		(void)fcntl(pcap_fd, F_SETFL, O_APPEND);
 	if (fstat(pcap_fd, &st) == -1)
 		goto fail;
 	regular = S_ISREG(st.st_mode);
@@ -472,7 +465,7 @@ pcap_open(const char *path, unsigned short port)
 		if (fstat(pcap_fd, &st) == -1)
 			rc = -1;
 		else if (st.st_size > 0)
-			rc = same_kind(path, &st);
+			rc = same_kind(pcap_fd, &st);
 		else
 			rc = write_head();
 		(void)flock(pcap_fd, LOCK_UN);

@@ -16,8 +16,9 @@
  * remove its own socket files (sock.c checks dev and inode first).  It
  * may not open a file, make a socket, signal another process or run a
  * program; a system call outside the list kills it with SIGSYS.  A relay
- * may make sockets of TARGET's family and type and fork as fork(2) does
- * until it has connected to TARGET; then (in each -k child) a second
+ * may make sockets of TARGET's family and type (and, with -s, the probe
+ * of a stale socket there), bind -s, and fork as fork(2) does until it
+ * has connected to TARGET; then (in each -k child) a second
  * filter takes that away too, before any byte of a client is read.
  * Landlock, where the kernel has it, also leaves no file access but
  * removing files beneath the directories of its own socket files (and, in
@@ -252,18 +253,22 @@ allow_fork_clone(struct prog *p)
 	ret(p, SECCOMP_RET_KILL_PROCESS);
 }
 
-/* socket(2) only of TARGET's family and type. */
+/*
+ * socket(2) only of TARGET's family and type, and where -s names a file,
+ * the datagram socket that probes for a stale one there (sock.c).  The
+ * call number is loaded again after the arguments were looked at.
+ */
 static void
-allow_target_socket(struct prog *p, const struct options *o)
+allow_socket(struct prog *p, int family, int type)
 {
 	jeq(p, SYS_socket, 0, 7);
 	load(p, ARG_LO(0));
-	jeq(p, (unsigned)o->target.family, 0, 4);
+	jeq(p, (unsigned)family, 0, 4);
 	load(p, ARG_LO(1));
 	emit(p, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf));
-	jeq(p, (unsigned)o->type, 0, 1);
+	jeq(p, (unsigned)type, 0, 1);
 	ret(p, SECCOMP_RET_ALLOW);
-	ret(p, SECCOMP_RET_KILL_PROCESS);
+	load(p, offsetof(struct seccomp_data, nr));
 }
 
 /* prctl(2) only to add a filter, which can only take more away. */
@@ -304,7 +309,12 @@ seccomp_enter(const struct options *o, bool connecting)
 	if (connecting) {
 		for (i = 0; i < sizeof(relay_mode) / sizeof(relay_mode[0]); i++)
 			allow(&p, relay_mode[i]);
-		allow_target_socket(&p, o);
+		allow_socket(&p, o->target.family, o->type);
+		if (o->src.place.dir != -1)
+			allow_socket(&p, AF_UNIX, SOCK_DGRAM);
+		/* Binding -s from inside its directory (place_socket). */
+		if (o->src.place.dir != -1 && !o->src.place.pinned)
+			allow(&p, SYS_fchdir);
 		allow_fork_clone(&p);
 		allow_more_filters(&p);
 	}
@@ -327,10 +337,6 @@ seccomp_enter(const struct options *o, bool connecting)
 
 #ifdef USE_LANDLOCK
 #include <sys/syscall.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdio.h>
 #include <unistd.h>
 #include <linux/landlock.h>
 
@@ -363,27 +369,19 @@ handled_rights(int abi)
 	return r;
 }
 
-/* Lets what rights says be done in the directory of a socket file. */
+/* Lets what rights says be done in the directory of a socket file: the
+ * one held for it (place.c). */
 static int
 allow_dir(int ruleset, const struct uaddr *ua, unsigned long long rights)
 {
 	struct landlock_path_beneath_attr pb;
-	char path[PATH_MAX];
-	int rc;
 
-	if (ua->family != AF_UNIX || ua->abstract || ua->inherited)
+	if (ua->place.dir == -1)
 		return 0;
-	/* The path as bound (ADDRESS's text may say unix:). */
-	snprintf(path, sizeof(path), "%.*s", (int)sizeof(ua->sun.sun_path),
-	    ua->sun.sun_path);
 	pb.allowed_access = rights;
-	if ((pb.parent_fd = open(dirname(path), O_PATH | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	rc = (int)syscall(SYS_landlock_add_rule, ruleset,
+	pb.parent_fd = ua->place.dir;
+	return (int)syscall(SYS_landlock_add_rule, ruleset,
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
-	close(pb.parent_fd);
-	return rc;
 }
 
 /* 0 when confined, or where the kernel has no Landlock; -1 on error. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,17 +25,19 @@
 
 /*
  * The files ucat bound, to be removed at exit: the listening socket and the
- * -s socket of a client.  A signal handler reads these, so each entry is
- * filled before it is armed.
+ * -s socket of a client, each by its name in the directory held for it.
+ * A signal handler reads these, so each entry is filled before it is
+ * armed.
  */
 static struct sockfile {
-	char			path[ADDR_PATH_MAX + 1];
+	int			dir;
+	char			name[ADDR_PATH_MAX + 1];
 	dev_t			dev;
 	ino_t			ino;
 	volatile sig_atomic_t	armed;
 } files[2];
 
-/* Safe in a signal handler: lstat(2) and unlink(2) only. */
+/* Safe in a signal handler: fstatat(2) and unlinkat(2) only. */
 void
 sock_cleanup(void)
 {
@@ -46,29 +49,44 @@ sock_cleanup(void)
 			continue;
 		files[i].armed = 0;
 		/* Someone may have replaced it since: remove only ours. */
-		if (lstat(files[i].path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		if (fstatat(files[i].dir, files[i].name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
 		    st.st_dev == files[i].dev && st.st_ino == files[i].ino)
-			unlink(files[i].path);
+			unlinkat(files[i].dir, files[i].name, 0);
 	}
 }
 
 static void
-remember(const char *path)
+remember(const struct place *p)
 {
 	struct stat st;
 	size_t i;
 
-	if (lstat(path, &st) == -1)
+	if (place_stat(p, &st) == -1)
 		return;
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (files[i].armed)
 			continue;
-		strcpy(files[i].path, path);
+		files[i].dir = p->dir;
+		snprintf(files[i].name, sizeof(files[i].name), "%s", p->name);
 		files[i].dev = st.st_dev;
 		files[i].ino = st.st_ino;
 		files[i].armed = 1;
 		return;
 	}
+}
+
+/*
+ * A path that ucat will bind (listening, or -s): its place, walked to and
+ * held from now on, before any confinement.  Nothing else is an error
+ * here: an @name, TCP or an inherited socket has no file.
+ */
+int
+sock_hold(struct uaddr *ua)
+{
+	if (ua->family != AF_UNIX || ua->abstract || ua->inherited)
+		return 0;
+	return place_open(ua->sun.sun_path, &ua->place);
 }
 
 /* The kernel caps SO_SNDBUF at net.core.wmem_max, and doubles it. */
@@ -114,18 +132,20 @@ sock_prepare(int fd, const struct options *o)
 }
 
 /*
- * Makes room for a bind at path: nothing there is fine, a socket nobody is
- * bound to (stale) is removed, anything else is left alone.  The probe is a
- * datagram connect: it fails with ECONNREFUSED only when no socket owns the
- * file, and it never shows up as a connection at a live listener.
+ * Makes room for a bind at the place: nothing there is fine, a socket
+ * nobody is bound to (stale) is removed, anything else is left alone.  The
+ * probe is a datagram connect: it fails with ECONNREFUSED only when no
+ * socket owns the file, and it never shows up as a connection at a live
+ * listener.  Every look and the removal go through the directory held, so
+ * each is about the same file.
  */
 static int
-clear_stale(const struct uaddr *ua)
+clear_stale(const struct place *p)
 {
 	struct stat st, again;
 	int fd, rc, saved;
 
-	if (lstat(ua->sun.sun_path, &st) == -1)
+	if (place_stat(p, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
 		errno = ENOTSOCK;
@@ -133,7 +153,7 @@ clear_stale(const struct uaddr *ua)
 	}
 	if ((fd = sock_open(AF_UNIX, SOCK_DGRAM)) == -1)
 		return -1;
-	rc = connect(fd, (const struct sockaddr *)&ua->sun, ua->len);
+	rc = place_socket(p, fd, false);
 	saved = errno;
 	close(fd);
 	if (rc == 0 || saved == EPROTOTYPE || saved == EPERM) {
@@ -146,13 +166,13 @@ clear_stale(const struct uaddr *ua)
 		errno = saved;
 		return -1;
 	}
-	if (lstat(ua->sun.sun_path, &again) == -1)
+	if (place_stat(p, &again) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
 		errno = EADDRINUSE;
 		return -1;
 	}
-	if (unlink(ua->sun.sun_path) == -1 && errno != ENOENT)
+	if (place_unlink(p) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
 }
@@ -177,13 +197,17 @@ sock_bind(int fd, const struct uaddr *ua, const struct options *o)
 	}
 	if (ua->abstract)
 		return bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
-	if (clear_stale(ua) == -1)
+	if (ua->place.dir == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (clear_stale(&ua->place) == -1)
 		return -1;
 	/* -m is the listening socket's; -s files keep the umask. */
 	mode = o->mode_set && ua == &o->addr;
 	if (mode)
 		old = umask(~o->mode & 0777);
-	rc = bind(fd, (const struct sockaddr *)&ua->sun, ua->len);
+	rc = place_socket(&ua->place, fd, true);
 	saved = errno;
 	if (mode)
 		umask(old);
@@ -192,7 +216,7 @@ sock_bind(int fd, const struct uaddr *ua, const struct options *o)
 		return -1;
 	}
 	if (!o->keep_file)
-		remember(ua->sun.sun_path);
+		remember(&ua->place);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #define UCAT_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/uio.h>
@@ -27,6 +28,26 @@
 /* The longest host name of a tcp: address. */
 #define ADDR_HOST_MAX	255
 
+/*
+ * Where a file of ucat's own goes (a socket file, a dump): the directory,
+ * walked to once and held, and the name in it.  Every look at the file and
+ * every change to it goes through dir, so that a directory moved or
+ * swapped for a link on the way meanwhile cannot lead elsewhere.
+ */
+struct place {
+	int		dir;		/* -1: none held */
+	int		home;		/* the working directory, to come back
+					 * to after a bind from inside dir */
+	bool		pinned;		/* only root and ucat's user can change
+					 * the way to dir: path still leads
+					 * there */
+	const char	*path;		/* as given */
+	const char	*name;		/* its last component */
+	char		where[256];	/* how far the walk went (messages) */
+	char		doubt[256];	/* the first directory on the way that
+					 * others can change */
+};
+
 struct uaddr {
 	union {
 		struct sockaddr		sa;
@@ -47,6 +68,8 @@ struct uaddr {
 	bool		inherited;
 	int		fd;		/* -1: fdname's, not found yet */
 	const char	*fdname;
+	/* A path ucat binds: its place, held from the start. */
+	struct place	place;
 };
 
 struct options {
@@ -117,6 +140,17 @@ int	addr_resolve(struct uaddr *);
 const char *addr_format(const struct sockaddr *, socklen_t, char *,
 	    size_t);
 
+/* place.c */
+/* Room for why a file is refused (place_append). */
+#define PLACE_WHY_MAX	512
+int	place_open(const char *, struct place *);
+void	place_close(struct place *);
+int	place_stat(const struct place *, struct stat *);
+int	place_socket(const struct place *, int, bool);
+int	place_unlink(const struct place *);
+int	place_file(const struct place *, int, mode_t);
+int	place_append(const char *, int, char *, size_t);
+
 /* sock.c */
 int	sock_listen(const struct options *);
 int	sock_accept(int);
@@ -127,6 +161,7 @@ void	sock_warn(const char *, const struct uaddr *);
 void	sock_forget(void);
 int	sock_peer(int, const struct uaddr *, struct peer *);
 void	sock_cleanup(void);
+int	sock_hold(struct uaddr *);
 
 /* splice.c */
 enum move {
@@ -244,6 +279,10 @@ enum io	message_write_many(struct end *, struct iovec *, int, int *, bool *);
 int	pump_run(const struct options *, struct end *, struct end *);
 int	pump_stdio(const struct options *, int);
 
+/* once.c */
+volatile char *once_flag(void);
+bool	once(volatile char *);
+
 /* clock.c */
 double	clock_now(void);
 int	clock_ms_until(double);
@@ -254,14 +293,14 @@ void	signals_setup(void);
 void	signals_child(void);
 
 /* dump.c */
-int	dump_open(const char *);
+int	dump_open(const char *, char *, size_t);
 bool	dump_on(void);
 void	dump_event(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	dump_connected(int, const struct uaddr *);
 void	dump_chunk(char, const char *, size_t, bool, uint64_t);
 
 /* pcap.c */
-int	pcap_open(const char *, unsigned short);
+int	pcap_open(const char *, unsigned short, char *, size_t);
 bool	pcap_on(void);
 void	pcap_begin(unsigned long, bool, bool);
 void	pcap_refused(unsigned long);

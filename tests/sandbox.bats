@@ -208,3 +208,54 @@ forbidden() {
 	check_eq "relay status" 0 "$STATUS"
 	[ ! -e "$T/front" ] && [ ! -e "$T/src/c" ]
 }
+
+# relay_once STATUS-NAME ARGS...: a one-shot relay "ucat -l ARGS $T/front
+# $T/back" serves one client, whose answer must be its own line.
+relay_once() {
+	rm -f "$T/front"
+	relay one -l "$@" "$T/front" "$T/back"
+	run timeout 20 "$UCAT" "$T/front" <<<"through"
+	finish one
+}
+
+@test "sandbox: a confined relay's -s replaces a stale socket and refuses a live one" {
+	need_feature seccomp
+	listen back -k -e cat "$T/back"
+	# The first run leaves its -s socket behind; the second finds it
+	# stale, after confinement, and replaces it.
+	local i
+	for i in 1 2; do
+		relay_once --keep-file -s "$T/src"
+		check_eq "run $i: status" 0 "$STATUS"
+		check_eq "run $i: answer" through "$output"
+		[ -S "$T/src" ]
+	done
+	check_eq "confined" "" "$(grep -i 'not confined' "$T/one.err")"
+	# Without -l: connected to both at once, the same.
+	spawn one "$UCAT" -v -s "$T/src" "$T/back" "$T/back"
+	finish one
+	check_eq "connecting relay over a stale -s" 0 "$STATUS"
+	# Someone listens there: "address in use", and the client is closed.
+	spawn live "$UCAT" -v -l -k "$T/src" </dev/null
+	wait_for live 'listening on'
+	relay_once -s "$T/src"
+	check_eq "status with a live -s" 1 "$STATUS"
+	grep -q "ucat: $T/src: address in use" "$T/one.err"
+	check_eq "live listener untouched" 0 "$(connections live)"
+	[ -S "$T/src" ]
+}
+
+@test "sandbox: a confined relay binds -s from inside a directory others can change" {
+	need_feature seccomp
+	need_nobody
+	listen back -k -e cat "$T/back"
+	# Their directory holds the one -s is in: the way to it is theirs
+	# to change.
+	mkdir "$T/theirs"
+	chown "$NOBODY_UID:$NOBODY_GID" "$T/theirs"
+	as_nobody mkdir "$T/theirs/d"
+	relay_once -s "$T/theirs/d/c"
+	check_eq status 0 "$STATUS"
+	check_eq answer through "$output"
+	[ ! -e "$T/theirs/d/c" ]
+}

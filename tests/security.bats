@@ -396,3 +396,161 @@ os.execv(sys.argv[1], sys.argv[1:])' "$UCAT" -v -l "$@"
 	[ ! -e "$T/pwned" ]
 	[ ! -e "$T/s" ]
 }
+
+# race_setup: $T/race, another user's directory, holds a directory d and a
+# link x to $T/victim, root's own and closed, holding the file target;
+# that user exchanges d and x as fast as it can.
+race_setup() {
+	need_nobody
+	mkdir -m 700 "$T/victim"
+	printf 'precious\n' >"$T/victim/target"
+	mkdir "$T/race"
+	chown "$NOBODY_UID:$NOBODY_GID" "$T/race"
+	as_nobody mkdir "$T/race/d"
+	as_nobody ln -s "$T/victim" "$T/race/x"
+	# The system's python3: one under root's home is not nobody's.
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(command -v python3) || skip "python3 is not installed"
+	as_nobody "$py" -c '' 2>/dev/null || skip "nobody cannot run $py"
+	spawn swap setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" \
+		--clear-groups "$py" "$TESTS_DIR/swap.py" swap "$T/race/d" \
+		"$T/race/x"
+	wait_for swap swapping
+}
+
+@test "security: a directory swapped for a link meanwhile leads nothing astray" {
+	race_setup
+	# The exit cleanup, then the replacement of a stale socket with
+	# --keep-file (each run leaves one for the next).
+	run python3 "$TESTS_DIR/swap.py" tries 400 "$UCAT" "$T/race/d/target" \
+		"$T/victim/target" -l
+	check_eq "runs without --keep-file" 0 "$status" || { echo "$output"; false; }
+	[ "$output" -gt 0 ]
+	run python3 "$TESTS_DIR/swap.py" tries 400 "$UCAT" "$T/race/d/target" \
+		"$T/victim/target" -l --keep-file
+	check_eq "runs with --keep-file" 0 "$status" || { echo "$output"; false; }
+	[ "$output" -gt 0 ]
+	check_eq victim precious "$(cat "$T/victim/target")"
+}
+
+# theirs: $T/theirs, nobody's directory, holding nobody's directory d and
+# nobody's link to $T/real (root's).
+theirs() {
+	need_nobody
+	mkdir "$T/theirs" "$T/real"
+	chown "$NOBODY_UID:$NOBODY_GID" "$T/theirs"
+	as_nobody mkdir "$T/theirs/d"
+	as_nobody ln -s "$T/real" "$T/theirs/link"
+}
+
+# refused_link WHAT ARGS...: "ucat ARGS" exits 1 saying WHAT ($T/theirs/link)
+# is a link it does not follow, and leaves $T/real empty.
+refused_link() {
+	local what=$1
+	shift
+	run timeout 20 "$UCAT" "$@" </dev/null
+	check_eq "status of ucat $*" 1 "$status"
+	check_eq "error of ucat $*" "ucat: $what: $T/theirs/link is a symbolic link in a directory others can change; not following it" \
+		"$output"
+	check_eq "what is in $T/real" "" "$(ls -A "$T/real")"
+}
+
+@test "security: a link in a directory others can change is not followed" {
+	theirs
+	refused_link "listen on $T/theirs/link/s" -l "$T/theirs/link/s"
+	refused_link "bind $T/theirs/link/c" -s "$T/theirs/link/c" "$T/none"
+	refused_link "-x $T/theirs/link/dump" -l -x "$T/theirs/link/dump" "$T/s"
+	refused_link "--pcap $T/theirs/link/cap" -l --pcap "$T/theirs/link/cap" \
+		"$T/s"
+	[ ! -e "$T/s" ]
+	# A link of root's own, in root's directory, is followed.
+	ln -s "$T/real" "$T/mine"
+	listen srv "$T/mine/s" </dev/null
+	[ -S "$T/real/s" ]
+	echo hi | timeout 20 "$UCAT" "$T/mine/s"
+	finish srv
+	check_eq "through root's link" hi "$(cat "$T/srv.out")"
+	[ ! -e "$T/real/s" ]
+}
+
+# peer_name PATH: the name a client of the listener at PATH is told it is
+# connected to (getpeername): the name the kernel keeps.
+peer_name() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print(s.getpeername())' "$1"
+}
+
+@test "security: where others can change the way, the socket is bound from inside" {
+	theirs
+	need python3
+	# Root's own way: the kernel keeps the whole path.
+	listen mine "$T/s" </dev/null
+	check_eq "name on root's way" "$T/s" "$(peer_name "$T/s")"
+	# Through nobody's directory: made from inside it, by its bare name.
+	listen srv -k -e 'printenv UNIXLOCALPATH' "$T/theirs/d/s"
+	check_eq "said" "ucat: listening on $T/theirs/d/s" "$(cat "$T/srv.err")"
+	check_eq "name through theirs" s "$(peer_name "$T/theirs/d/s")"
+	check_eq "UNIXLOCALPATH" "$T/theirs/d/s" \
+		"$(timeout 20 "$UCAT" "$T/theirs/d/s" </dev/null)"
+	kill "$srv_PID"
+	finish srv
+	[ ! -e "$T/theirs/d/s" ]
+	# A datagram -s socket is answered at the name kept: refused there.
+	run timeout 20 "$UCAT" -u -s "$T/theirs/d/c" "$T/none" </dev/null
+	check_eq "datagram -s status" 1 "$status"
+	check_eq "datagram -s error" "ucat: -s $T/theirs/d/c: others can change $T/theirs, on the way to it, so a datagram peer's answer could go elsewhere; bind it in a directory only you and root can change" \
+		"$output"
+	[ ! -e "$T/theirs/d/c" ]
+}
+
+@test "security: -x and --pcap write only to a file of ucat's user, never a FIFO" {
+	need_nobody
+	listen srv -k "$T/s" </dev/null
+	# Planted in a shared directory by another user, who can read what
+	# is written there: refused, untouched.
+	mkdir -m 1777 "$T/pub"
+	as_nobody sh -c "umask 022; : >'$T/pub/dump'; : >'$T/pub/cap'"
+	run timeout 20 "$UCAT" -x "$T/pub/dump" "$T/s" <<<secret
+	check_eq "-x status" 1 "$status"
+	check_eq "-x error" "ucat: -x $T/pub/dump: owned by uid $NOBODY_UID, not by ucat's user; not writing to it" \
+		"$output"
+	run timeout 20 "$UCAT" --pcap "$T/pub/cap" "$T/s" <<<secret
+	check_eq "--pcap status" 1 "$status"
+	check_eq "--pcap error" "ucat: --pcap $T/pub/cap: owned by uid $NOBODY_UID, not by ucat's user; not writing to it" \
+		"$output"
+	[ ! -s "$T/pub/dump" ] && [ ! -s "$T/pub/cap" ]
+	# A FIFO, read or not, is never waited on.
+	mkfifo "$T/fifo"
+	exec 4<>"$T/fifo"
+	for flag in -x --pcap; do
+		run timeout 20 "$UCAT" "$flag" "$T/fifo" "$T/s" <<<secret
+		check_eq "$flag FIFO status" 1 "$status"
+		check_eq "$flag FIFO error" "ucat: $flag $T/fifo: not a regular file; not writing to it" \
+			"$output"
+	done
+	exec 4>&-
+	check_eq "clients served" 0 "$(connections srv)"
+	# A device of root's is fine.
+	echo through | timeout 20 "$UCAT" -x /dev/null "$T/s"
+	wait_out srv through
+}
+
+@test "security: a failing dump is warned of once by a -k relay and all its children" {
+	listen back -k -e cat "$T/back"
+	# The capture's header fits the size limit, its first records not.
+	spawn rel bash -c 'ulimit -f 1; exec "$@"' - "$UCAT" -v -lk \
+		-x /dev/full --pcap "$T/cap" "$T/front" "$T/back"
+	wait_for rel 'listening on'
+	local i
+	for i in 1 2 3; do
+		check_eq "answer $i" "hello $i" \
+			"$(timeout 20 "$UCAT" "$T/front" <<<"hello $i")"
+	done
+	kill "$rel_PID"
+	finish rel
+	check_eq "-x warnings" 1 "$(grep -c -- '-x /dev/full' "$T/rel.err")"
+	check_eq "--pcap warnings" 1 \
+		"$(grep -c -- "--pcap $T/cap: File too large" "$T/rel.err")"
+}
