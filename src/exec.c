@@ -300,6 +300,11 @@ exec_message(const struct options *o, const char *msg, size_t len,
 		close(out[0]);
 		return 0;
 	}
+	/* Neither write nor read may wait: a program that answers before it
+	 * has read all (cat, with a message over a pipe's size) would wait
+	 * for ucat to read while ucat waits for it to read. */
+	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
 	got = exchange(in[1], out[0], msg, len, reply, cap, cut);
 	(void)exec_wait(pid, NULL);
 	return (ssize_t)got;

@@ -253,6 +253,42 @@ MANY_LIMIT=300
 	check_eq replies "$(printf 'HELLO\nWORLD')" "$output"
 }
 
+# big_datagram PROGRAM...: a datagram server running PROGRAM gets one
+# message of 200,000 bytes from one sender, then "small" from another;
+# OUTPUT: the length of each answer, and whether it was the message.
+big_datagram() {
+	rm -f "$T/d" "$T/big" "$T/small"
+	listen srv -u "$T/d" "$@"
+	run timeout 30 python3 - "$T/d" "$T/big" "$T/small" <<-'EOF'
+		import socket, sys
+		def ask(me, msg):
+		    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+		    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+		    s.bind(me)
+		    s.settimeout(20)
+		    s.sendto(msg, sys.argv[1])
+		    answer = s.recv(1 << 20)
+		    return "%d %s" % (len(answer), answer == msg)
+		print(ask(sys.argv[2], bytes(range(256)) * 781 + bytes(64)))
+		print(ask(sys.argv[3], b"small"))
+	EOF
+	kill "$srv_PID"
+	finish srv
+}
+
+@test "server: a datagram program that answers as it reads takes a large message" {
+	need python3
+	# cat writes as it reads: ucat must read its answer while it still
+	# feeds it, or both wait for good.
+	big_datagram -e cat
+	check_eq "-e cat" "$(printf '200000 True\n5 True')" "$output"
+	# Answers first, reads after: more than a pipe holds either way.
+	big_datagram -c 'head -c 200000 /dev/zero; cat >/dev/null'
+	check_eq "-c answering first" "$(printf '200000 False\n200000 False')" \
+		"$output"
+}
+
 @test "server: -z tells whether something accepts, sending nothing" {
 	run "$UCAT" -z "$T/none"
 	check_eq "nothing there" 1 "$status"
