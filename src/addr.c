@@ -211,9 +211,10 @@ format_ip(const struct sockaddr *sa, char *buf, size_t size)
 }
 
 /*
- * Writes the address as a user would type it: a path, @name with bytes that
- * are not printable as \xHH, "(unnamed)" for an unbound socket, or a TCP
- * address as IP:PORT.
+ * Writes the address as a user would type it: a path, or @name, each with
+ * the bytes that are not printable ASCII (and \) as \xHH, so that a name a
+ * peer chose can never forge a line or drive a terminal; "(unnamed)" for
+ * an unbound socket; a TCP address as IP:PORT.
  */
 const char *
 addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
@@ -232,17 +233,20 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 	n = len - SUN_OFF;
 	if (n > sizeof(sun->sun_path))
 		n = sizeof(sun->sun_path);
-	if (p[0] != '\0') {
-		snprintf(buf, size, "%.*s", (int)strnlen(p, n), p);
-		return buf;
-	}
 	if (size < 2) {
 		if (size > 0)
 			buf[0] = '\0';
 		return buf;
 	}
-	buf[o++] = '@';
-	for (i = 1; i < n && o + 5 < size; i++) {
+	/* A path ends at its NUL; an abstract name is all n bytes. */
+	if (p[0] != '\0')
+		n = strnlen(p, n);
+	else {
+		buf[o++] = '@';
+		p++;
+		n--;
+	}
+	for (i = 0; i < n && o + 5 < size; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')

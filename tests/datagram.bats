@@ -314,3 +314,24 @@ for i in range(5):
 	after=$(ls "/proc/$pid/fd" | wc -l)
 	check_eq "open fds" "$before" "$after"
 }
+
+@test "datagram: a sender's name is printed with its control bytes escaped" {
+	need python3
+	listen srv -u -x "$T/dump" "$T/d" </dev/null
+	# A name that would forge a line of ucat's and clear the terminal.
+	python3 - "$T/d" "$T/evil" <<-'EOF'
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[2] + "\nucat: connection from pid 1 uid 0 gid 0\x1b[2J\\")
+		s.sendto(b"hi", sys.argv[1])
+	EOF
+	wait_for srv 'message from'
+	kill "$srv_PID"
+	finish srv
+	check_eq "the line" \
+		"ucat: message from $T/evil\\x0aucat: connection from pid 1 uid 0 gid 0\\x1b[2J\\x5c" \
+		"$(grep 'message from' "$T/srv.err")"
+	check_eq "lines in all" 2 "$(wc -l <"$T/srv.err")"
+	check_eq "escape bytes" 0 \
+		"$(cat "$T/srv.err" "$T/dump" | tr -cd '\033' | wc -c)"
+}

@@ -61,7 +61,7 @@ round_trip(const char *text)
 			abort();
 		return;
 	}
-	if (ua.autobind || (ua.abstract && !printable(text + 1)))
+	if (ua.autobind || !printable(ua.abstract ? text + 1 : text))
 		return;
 	addr_format(&ua.sa, ua.len, buf, sizeof(buf));
 	if (strcmp(buf, text) != 0 || addr_parse(buf, &again) == -1 ||
@@ -100,11 +100,16 @@ format_raw(const uint8_t *data, size_t size)
 		abort();
 	free(buf);
 
-	if (len <= SUN_OFF || sun.sun_path[0] != '\0')
+	/* Whole, every byte that is not printable written as \xHH: a path
+	 * up to its NUL, an @name all through. */
+	if (len <= SUN_OFF)
 		return;
 	n = len - SUN_OFF < sizeof(sun.sun_path) ? len - SUN_OFF :
 	    sizeof(sun.sun_path);
-	for (want = 1, i = 1; i < n; i++) {
+	want = i = sun.sun_path[0] == '\0' ? 1 : 0;
+	if (sun.sun_path[0] != '\0')
+		n = strnlen(sun.sun_path, n);
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)sun.sun_path[i];
 
 		want += c >= 0x20 && c < 0x7f && c != '\\' ? 1 : 4;
