@@ -29,16 +29,17 @@ parse_secs(const char *text, bool negative_ok, double *secs)
 	return 0;
 }
 
-/* An octal file mode, at most 0777. */
+/* An octal file mode, at most 0777: octal digits only (strtol would take
+ * blanks and a sign before them). */
 int
 parse_mode(const char *text, mode_t *mode)
 {
-	char *end;
-	long v;
+	unsigned long v = 0;
+	const char *p;
 
-	errno = 0;
-	v = strtol(text, &end, 8);
-	if (end == text || *end != '\0' || errno != 0 || v < 0 || v > 0777) {
+	for (p = text; *p >= '0' && *p <= '7' && v <= 0777; p++)
+		v = v * 8 + (unsigned long)(*p - '0');
+	if (p == text || *p != '\0' || v > 0777) {
 		errno = EINVAL;
 		return -1;
 	}

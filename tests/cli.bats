@@ -110,6 +110,13 @@ listing() {
 	usage_error "-q.*'abc'" -q abc s
 	usage_error "-m.*'999'" -l -m 999 s
 	usage_error "-m.*'abc'" -l -m abc s
+	# A mode is octal digits and nothing else.
+	usage_error "-m.*' 755'" -l -m " 755" s
+	usage_error "-m.*'[+]755'" -l -m +755 s
+	usage_error "-m.*'-0'" -l -m -0 s
+	usage_error "-m.*'0x1ff'" -l -m 0x1ff s
+	usage_error "-m.*'8'" -l -m 8 s
+	usage_error "-m.*''" -l -m "" s
 	usage_error "-w.*'1x'" --timeout=1x s
 }
 
