@@ -291,9 +291,20 @@ print(s.recv(100).decode())' "$T/d" "$T/new"
 @test "datagram: a sender's full queue does not stall the listener" {
 	# yes fills the reply queue of a sender that never reads; -w must
 	# still end the listener on time, so it is not blocked in sendto.
+	# The sender is up first, and sends as soon as the listener's file
+	# is there: -w runs from then on, however slow python starts.
+	spawn snd python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[2])
+print("bound", file=sys.stderr, flush=True)
+for i in range(3000):
+    if os.path.exists(sys.argv[1]):
+        s.sendto(b"hi", sys.argv[1])
+        break
+    time.sleep(0.01)
+time.sleep(60)' "$T/d" "$T/full"
+	wait_for snd bound
 	spawn srv "$UCAT" -v -l -u -L -w 1 "$T/d" < <(yes)
-	wait_for srv 'listening on'
-	python3 -c "$PY_SEND" "$T/d" "$T/full" hi
 	finish srv
 	check_eq status 1 "$STATUS"
 	grep -q "idle for 1 seconds" "$T/srv.err"
