@@ -632,6 +632,8 @@ parse_options(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	/* No place held for an address not given. */
+	o->addr.place.dir = o->target.place.dir = o->src.place.dir = -1;
 	o->ready_fd = -1;
 	o->type = SOCK_STREAM;
 	o->quit_after = NAN;

@@ -310,10 +310,11 @@ seccomp_enter(const struct options *o, bool connecting)
 		for (i = 0; i < sizeof(relay_mode) / sizeof(relay_mode[0]); i++)
 			allow(&p, relay_mode[i]);
 		allow_socket(&p, o->target.family, o->type);
-		if (o->src.place.dir != -1)
+		if (o->src_set && o->src.place.dir != -1)
 			allow_socket(&p, AF_UNIX, SOCK_DGRAM);
 		/* Binding -s from inside its directory (place_socket). */
-		if (o->src.place.dir != -1 && !o->src.place.pinned)
+		if (o->src_set && o->src.place.dir != -1 &&
+		    !o->src.place.pinned)
 			allow(&p, SYS_fchdir);
 		allow_fork_clone(&p);
 		allow_more_filters(&p);

@@ -10,6 +10,11 @@
  *   unlink:PATH	remove PATH, a file outside ucat's socket directories
  *			(Landlock: refused)
  *
+ * or, at a relay's first connect(2), before it has connected to TARGET:
+ *
+ *   dgram		make a Unix datagram socket (seccomp: SIGSYS, unless
+ *			-s names a file, whose stale socket one probes for)
+ *
  * and says on stderr how it went: "forbid: open: ok", "forbid: unlink:
  * Permission denied".
  */
@@ -65,4 +70,25 @@ poll(struct pollfd *fds, nfds_t n, int timeout)
 			say("unlink", unlink(what + 7));
 	}
 	return real_poll(fds, n, timeout);
+}
+
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+	static int done;
+	const char *what = getenv("UCAT_FORBID");
+	int s;
+
+	if (real_connect == NULL)
+		real_connect = (int (*)(int, const struct sockaddr *,
+		    socklen_t))dlsym(RTLD_NEXT, "connect");
+	if (!done && what != NULL && strcmp(what, "dgram") == 0) {
+		done = 1;
+		s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		say("dgram", s);
+		if (s != -1)
+			close(s);
+	}
+	return real_connect(fd, sa, len);
 }

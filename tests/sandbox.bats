@@ -245,6 +245,19 @@ relay_once() {
 	[ -S "$T/src" ]
 }
 
+@test "sandbox: a relay about to connect makes no datagram socket, but for -s's probe" {
+	need_feature seccomp
+	[ -f "$FORBID_LIB" ] || skip "no $FORBID_LIB (make check builds it)"
+	readelf -l "$U" | grep -q INTERP ||
+		skip "a static ucat takes no LD_PRELOAD"
+	listen back -k -e cat "$T/back"
+	forbidden dgram -l "$T/s" "$T/back"
+	check_eq "without -s" $((128 + $(kill -l SYS))) "$STATUS"
+	forbidden dgram -l -s "$T/c" "$T/s" "$T/back"
+	check_eq "with -s" 0 "$STATUS"
+	grep -q 'forbid: dgram: ok' "$T/fb.err"
+}
+
 @test "sandbox: a confined relay binds -s from inside a directory others can change" {
 	need_feature seccomp
 	need_nobody
