@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,9 +15,6 @@
 
 /* systemd passes its sockets from descriptor 3 on (sd_listen_fds(3)). */
 #define LISTEN_FDS_START	3
-
-static int	 listen_fds;	/* LISTEN_FDS, when LISTEN_PID is ucat's */
-static char	*listen_names;	/* LISTEN_FDNAMES, colon-separated */
 
 /* A decimal number from 1 to INT_MAX, or 0. */
 static long
@@ -40,35 +38,30 @@ number(const char *text)
  * and the sockets are closed on exec.
  */
 void
-activate_env(void)
+activate_env(struct activation *a)
 {
 	const char *names;
 	long n;
 	int fd;
 
+	a->fds = 0;
+	a->names = NULL;
 	if (number(getenv("LISTEN_PID")) == (long)getpid() &&
 	    (n = number(getenv("LISTEN_FDS"))) > 0 &&
 	    n <= INT_MAX - LISTEN_FDS_START) {
-		listen_fds = (int)n;
+		a->fds = (int)n;
 		names = getenv("LISTEN_FDNAMES");
-		if (names != NULL && (listen_names = strdup(names)) == NULL)
-			listen_fds = 0;
+		if (names != NULL && (a->names = strdup(names)) == NULL)
+			a->fds = 0;
 		/* As sd_listen_fds does, up to the first that is not open. */
-		for (fd = LISTEN_FDS_START; fd < LISTEN_FDS_START +
-		    listen_fds; fd++)
+		for (fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + a->fds;
+		    fd++)
 			if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 				break;
 	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-}
-
-/* How many sockets systemd passed to ucat. */
-int
-activate_count(void)
-{
-	return listen_fds;
 }
 
 /* The address of -l given none: the one socket systemd passed. */
@@ -85,18 +78,18 @@ activate_default(struct uaddr *ua)
 /* fdname:NAME: the socket passed under that name (without
  * LISTEN_FDNAMES, each is "unknown", as systemd names them).  -1 if none
  * was. */
-int
-activate_name(struct uaddr *ua)
+static int
+activate_name(struct uaddr *ua, const struct activation *a)
 {
-	const char *p = listen_names, *end;
+	const char *p = a->names, *end;
 	size_t len = strlen(ua->fdname);
 	int i;
 
-	if (p == NULL && listen_fds > 0 && strcmp(ua->fdname, "unknown") == 0) {
+	if (p == NULL && a->fds > 0 && strcmp(ua->fdname, "unknown") == 0) {
 		ua->fd = LISTEN_FDS_START;
 		return 0;
 	}
-	for (i = 0; p != NULL && i < listen_fds; i++) {
+	for (i = 0; p != NULL && i < a->fds; i++) {
 		end = strchr(p, ':');
 		if ((size_t)((end != NULL ? end : p + strlen(p)) - p) == len &&
 		    memcmp(p, ua->fdname, len) == 0) {
@@ -116,8 +109,8 @@ activate_name(struct uaddr *ua)
  * EAFNOSUPPORT (neither Unix nor TCP), EDESTADDRREQ (neither listening
  * nor connected).
  */
-int
-activate_inspect(struct uaddr *ua, int *type, bool *listener)
+static int
+inspect(struct uaddr *ua, int *type, bool *listener)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(int), plen = sizeof(peer);
@@ -167,5 +160,65 @@ activate_inspect(struct uaddr *ua, int *type, bool *listener)
 	 * NonBlocking=yes, or a parent's own habit, would make them fail). */
 	if ((on = fcntl(ua->fd, F_GETFL)) != -1 && (on & O_NONBLOCK))
 		(void)fcntl(ua->fd, F_SETFL, on & ~O_NONBLOCK);
+	return 0;
+}
+
+static const char *
+type_name(int type)
+{
+	return type == SOCK_DGRAM ? "datagram" : type == SOCK_SEQPACKET ?
+	    "seqpacket" : "stream";
+}
+
+/*
+ * An inherited socket (fd:, fdname:, or -l with no address under systemd)
+ * says what it is: its type, and whether ucat listens on it or pumps on
+ * it, whatever -l said.  Returns 0, or the exit status of what went wrong
+ * (2: a usage error, as a -u or --seqpacket that disagrees; 1: the
+ * system's), with why saying it (RULES_WHY_MAX bytes).
+ */
+int
+activate_inherit(struct options *o, const struct activation *a, char *why)
+{
+	struct uaddr *ua = &o->addr;
+	bool listener;
+	int type;
+
+	if (ua->fdname != NULL && activate_name(ua, a) == -1) {
+		snprintf(why, RULES_WHY_MAX, "address '%s': no socket of that "
+		    "name was passed (LISTEN_FDNAMES)", ua->text);
+		return 2;
+	}
+	if (inspect(ua, &type, &listener) == -1) {
+		switch (errno) {
+		case EBADF:
+			snprintf(why, RULES_WHY_MAX, "address '%s': descriptor "
+			    "%d is not open", ua->text, ua->fd);
+			return 2;
+		case ENOTSOCK:
+			snprintf(why, RULES_WHY_MAX, "address '%s': descriptor "
+			    "%d is not a socket", ua->text, ua->fd);
+			return 2;
+		case EAFNOSUPPORT:
+			snprintf(why, RULES_WHY_MAX, "address '%s': not a Unix "
+			    "socket, nor a TCP stream", ua->text);
+			return 2;
+		case EDESTADDRREQ:
+			snprintf(why, RULES_WHY_MAX, "address '%s': a socket "
+			    "neither listening nor connected", ua->text);
+			return 2;
+		}
+		snprintf(why, RULES_WHY_MAX, "address '%s': %s", ua->text,
+		    strerror(errno));
+		return 1;
+	}
+	if (o->type_given && o->type != type) {
+		snprintf(why, RULES_WHY_MAX, "%s: address '%s' is a %s socket",
+		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket", ua->text,
+		    type_name(type));
+		return 2;
+	}
+	o->type = type;
+	o->listen = listener;
 	return 0;
 }

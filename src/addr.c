@@ -257,3 +257,14 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 	buf[o] = '\0';
 	return buf;
 }
+
+/* For ucat -V: what addresses this build takes beyond paths and TCP. */
+const char *
+addr_features(void)
+{
+#ifdef HAVE_ABSTRACT_NAMESPACE
+	return " abstract";
+#else
+	return "";
+#endif
+}

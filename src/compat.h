@@ -59,4 +59,20 @@ struct mmsghdr {
 #define O_DIRSEARCH		O_RDONLY
 #endif
 
+/* pipe(2) with both ends close-on-exec from birth where pipe2 exists. */
+#include <unistd.h>
+static inline int
+pipe_cloexec(int fd[2])
+{
+#ifdef HAVE_PIPE2
+	return pipe2(fd, O_CLOEXEC);
+#else
+	if (pipe(fd) == -1)
+		return -1;
+	(void)fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fd[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+#endif
+}
+
 #endif

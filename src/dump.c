@@ -18,52 +18,68 @@
 /* A header or an event line. */
 #define HEAD_MAX	(ADDR_TEXT_MAX + 160)
 
-static int		 dump_fd = -1;
-static const char	*dump_name;
-/* A dump that fails is warned of once by a server and its children. */
-static volatile char	*warned;
+/* A dump being written. */
+struct dump {
+	int		 fd;		/* -1: given up */
+	const char	*name;
+	/* A dump that fails is warned of once by a server and its
+	 * children. */
+	volatile char	*warned;
+};
 
 /*
  * Opens FILE for -x ("-" is stderr): appended to, created 0600 (traffic
- * can be secret), never through a link (place_append).  -1 with errno on
- * failure, and why says so where ucat refuses the file.
+ * can be secret), never through a link (place_append).  NULL with errno
+ * on failure, and why says so where ucat refuses the file.
  */
-int
+struct dump *
 dump_open(const char *path, char *why, size_t size)
 {
-	dump_name = path;
-	warned = once_flag();
+	struct dump *d;
+	int saved;
+
 	why[0] = '\0';
-	if (strcmp(path, "-") == 0) {
-		dump_fd = STDERR_FILENO;
-		return 0;
-	}
-	dump_fd = place_append(path, O_WRONLY, why, size);
-	return dump_fd == -1 ? -1 : 0;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->name = path;
+	d->warned = once_flag();
+	d->fd = strcmp(path, "-") == 0 ? STDERR_FILENO :
+	    place_append(path, O_WRONLY, why, size);
+	if (d->fd != -1)
+		return d;
+	saved = errno;
+	free(d);
+	errno = saved;
+	return NULL;
 }
 
-bool
-dump_on(void)
+/* Done with the dump (a file's is closed). */
+void
+dump_close(struct dump *d)
 {
-	return dump_fd != -1;
+	if (d->fd > STDERR_FILENO)
+		close(d->fd);
+	free(d);
 }
 
 /* All of a block in one write(2): in an O_APPEND file, concurrent
  * clients' blocks never interleave.  A failure is said once; the traffic
  * goes on without the dump. */
 static void
-put(const char *p, size_t n)
+put(struct dump *d, const char *p, size_t n)
 {
 	ssize_t w;
 
-	while (n > 0) {
-		w = write(dump_fd, p, n);
+	while (n > 0 && d->fd != -1) {
+		w = write(d->fd, p, n);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			if (once(warned))
-				warn("-x %s", dump_name);
-			dump_fd = -1;
+			if (once(d->warned))
+				warn("-x %s", d->name);
+			if (d->fd > STDERR_FILENO)
+				close(d->fd);
+			d->fd = -1;
 			return;
 		}
 		p += w;
@@ -73,7 +89,7 @@ put(const char *p, size_t n)
 
 /* "M [N] 2026-12-01T10:00:00.123456Z " */
 static int
-stamp(char *buf, size_t size, char mark)
+stamp(char *buf, size_t size, char mark, unsigned long number)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -82,50 +98,26 @@ stamp(char *buf, size_t size, char mark)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	return snprintf(buf, size, "%c [%lu] %s.%06ldZ ", mark, trace_number(),
-	    when, ts.tv_nsec / 1000);
+	return snprintf(buf, size, "%c [%lu] %s.%06ldZ ", mark, number, when,
+	    ts.tv_nsec / 1000);
 }
 
-static void
-vevent(const char *fmt, va_list ap)
+/* An event of connection number: "* [N] TIME what". */
+void
+dump_event(struct dump *d, unsigned long number, const char *fmt,
+    va_list ap)
 {
 	char line[HEAD_MAX];
 	int n;
 
-	n = stamp(line, sizeof(line), '*');
+	if (d->fd == -1)
+		return;
+	n = stamp(line, sizeof(line), '*', number);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	put(line, (size_t)n);
-}
-
-/* An event of the current connection: "* [N] TIME what". */
-void
-dump_event(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (dump_fd == -1)
-		return;
-	va_start(ap, fmt);
-	vevent(fmt, ap);
-	va_end(ap);
-}
-
-/* "connected to ADDRESS", with the peer's pid, uid and gid where known. */
-void
-dump_connected(int fd, const struct uaddr *ua)
-{
-	struct peer pc;
-
-	if (dump_fd == -1)
-		return;
-	if (sock_peer(fd, ua, &pc) == 0)
-		dump_event("connected to %s: pid %ld uid %ld gid %ld", ua->text,
-		    (long)pc.pid, (long)pc.uid, (long)pc.gid);
-	else
-		dump_event("connected to %s", ua->text);
+	put(d, line, (size_t)n);
 }
 
 /* One hexdump -C line of n (at most 16) bytes at offset at. */
@@ -164,26 +156,27 @@ hexline(char *out, const unsigned char *p, size_t n, uint64_t at)
  * message with its number, whose lines count from 0.
  */
 void
-dump_chunk(char mark, const char *p, size_t n, bool message, uint64_t at)
+dump_chunk(struct dump *d, unsigned long number, char mark, const char *p,
+    size_t n, bool message, uint64_t at)
 {
 	char *block, *o;
 	size_t i;
 	uint64_t line;
 
-	if (dump_fd == -1)
+	if (d->fd == -1)
 		return;
 	if ((block = malloc(HEAD_MAX + (n / 16 + 1) * LINE_MAX_LEN)) == NULL) {
-		if (once(warned))
-			warn("-x %s", dump_name);
+		if (once(d->warned))
+			warn("-x %s", d->name);
 		return;
 	}
-	o = block + stamp(block, HEAD_MAX, mark);
+	o = block + stamp(block, HEAD_MAX, mark, number);
 	o += sprintf(o, "length=%zu %s=%llu\n", n, message ? "message" :
 	    "offset", (unsigned long long)at);
 	line = message ? 0 : at;
 	for (i = 0; i < n; i += 16, line += 16)
 		o += hexline(o, (const unsigned char *)p + i,
 		    n - i < 16 ? n - i : 16, line);
-	put(block, (size_t)(o - block));
+	put(d, block, (size_t)(o - block));
 	free(block);
 }

@@ -6,6 +6,8 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,32 +15,65 @@
 #include "compat.h"
 
 /*
- * Stdin and stdout as one end, buffered in buf (END_BUF_SIZE bytes).  They
+ * Stdin and stdout as one end, with a buffer of END_BUF_SIZE bytes.  They
  * outlive a connection: with -k the next client gets what stdin still
- * holds, and a closed stdout stays closed.  Zero-copy moves are chosen
- * here, once, from what the descriptors are.
+ * holds, a closed stdout stays closed, and so does a zero-copy move
+ * found not to work (splice.c).  -1 with errno where no buffer could be
+ * had.
  */
-void
-end_stdio(struct end *e, const struct options *o, char *buf)
+int
+end_stdio(struct end *e, const struct options *o, struct trace *t)
 {
 	struct stat st;
 
 	memset(e, 0, sizeof(*e));
+	if ((e->buf.data = malloc(END_BUF_SIZE)) == NULL)
+		return -1;
+	e->buf.size = END_BUF_SIZE;
 	e->kind = END_STDIO;
 	e->name = "stdio";
+	e->trace = t;
 	e->rfd = o->no_stdin ? -1 : STDIN_FILENO;
 	e->wfd = STDOUT_FILENO;
-	e->buf.data = buf;
-	e->buf.size = END_BUF_SIZE;
 	e->instant = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	e->retry_at = -1;
-	/* Spliced bytes never reach ucat's memory, where -x and --pcap see
-	 * them. */
-	if (o->type == SOCK_STREAM && !o->no_splice && !trace_on()) {
-		if (e->rfd != -1)
-			e->rmove = move_choose(e->rfd, true);
-		e->wmove = move_choose(e->wfd, false);
+	return 0;
+}
+
+/* Descriptors 0, 1 and 2 that are closed get /dev/null, so that no
+ * socket takes their numbers.  -1 where that cannot be done. */
+int
+end_stdio_fill(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Stdin open only for writing, or stdout only for reading, would never
+ * poll ready: -1 with errno EBADF and *which naming it.
+ */
+int
+end_stdio_check(const struct options *o, const char **which)
+{
+	int in = fcntl(STDIN_FILENO, F_GETFL);
+	int out = fcntl(STDOUT_FILENO, F_GETFL);
+
+	errno = EBADF;
+	*which = "stdin";
+	if (!o->no_stdin && in != -1 && (in & O_ACCMODE) == O_WRONLY)
+		return -1;
+	*which = "stdout";
+	if (out != -1 && (out & O_ACCMODE) == O_RDONLY)
+		return -1;
+	return 0;
 }
 
 static bool
@@ -50,18 +85,28 @@ connected(int fd)
 	return getpeername(fd, (struct sockaddr *)&sun, &len) == 0;
 }
 
-/* A connected socket, or a datagram listener's, named name in messages,
- * buffered in buf (END_BUF_SIZE bytes). */
-void
-end_socket(struct end *e, const struct options *o, int fd, const char *name,
-    char *buf)
+/*
+ * A connected socket, or a datagram listener's, named name in messages,
+ * with a buffer of END_BUF_SIZE bytes, and a message socket's batch (only
+ * the pages its messages touch are ever used).  -1 with errno where they
+ * could not be had.
+ */
+int
+end_socket(struct end *e, const struct options *o, struct trace *t, int fd,
+    const char *name)
 {
 	memset(e, 0, sizeof(*e));
-	e->buf.data = buf;
-	e->buf.size = END_BUF_SIZE;
 	e->kind = o->type == SOCK_STREAM ? END_STREAM : END_MESSAGE;
+	if ((e->buf.data = malloc(END_BUF_SIZE)) == NULL ||
+	    (e->kind == END_MESSAGE && (e->batch.area = malloc(BATCH_MAX *
+	    (size_t)DGRAM_MAX)) == NULL)) {
+		end_free(e);
+		return -1;
+	}
+	e->buf.size = END_BUF_SIZE;
 	e->type = o->type;
 	e->name = name;
+	e->trace = t;
 	e->rfd = e->wfd = fd;
 	/* A send never waits (MSG_DONTWAIT), nor does a datagram's. */
 	e->instant = true;
@@ -75,24 +120,67 @@ end_socket(struct end *e, const struct options *o, int fd, const char *name,
 	e->nsendfds = o->nsend_fds;
 	e->fds_pending = o->nsend_fds > 0;
 	sock_prepare(fd, o);
+	return 0;
+}
+
+/*
+ * A program's stdin (wfd) and stdout (rfd), pipes of ucat's own, as one
+ * end named name: read and written as stdio is, except that its end of
+ * data closes the program's stdin, and that what it prints, up to its
+ * end, is one message (move.c).  end_free closes them.  -1 with errno
+ * where no buffer could be had.
+ */
+int
+end_program(struct end *e, struct trace *t, int rfd, int wfd,
+    const char *name)
+{
+	memset(e, 0, sizeof(*e));
+	if ((e->buf.data = malloc(END_BUF_SIZE)) == NULL)
+		return -1;
+	e->buf.size = END_BUF_SIZE;
+	e->kind = END_STDIO;
+	e->program = true;
+	e->name = name;
+	e->trace = t;
+	e->rfd = rfd;
+	e->wfd = wfd;
+	e->retry_at = -1;
+	return 0;
+}
+
+/* The end's memory, let go; a program's pipes are closed, other
+ * descriptors are not the end's to close. */
+void
+end_free(struct end *e)
+{
+	int saved = errno;
+
+	if (e->program && e->rfd != -1)
+		close(e->rfd);
+	if (e->program && e->wfd != -1)
+		close(e->wfd);
+	free(e->buf.data);
+	free(e->batch.area);
+	e->buf.data = e->batch.area = NULL;
+	errno = saved;
 }
 
 /* A failed read or write, in ucat's words: the address is in them. */
 void
 end_warn(const struct end *e, bool reading)
 {
+	char what[ADDR_TEXT_MAX + 32];
 	int saved = errno;
 
-	if (e->kind == END_STDIO)
-		warn("%s", reading ? "stdin" : "stdout");
+	/* Stdio by name; a socket, or a program, with its address. */
+	if (e->kind == END_STDIO && !e->program)
+		snprintf(what, sizeof(what), "%s", reading ? "stdin" :
+		    "stdout");
 	else
-		warn("%s %s", reading ? "receive from" : "send to", e->name);
-	if (e->kind == END_STDIO)
-		dump_event("error: %s: %s", reading ? "stdin" : "stdout",
-		    strerror(saved));
-	else
-		dump_event("error: %s %s: %s", reading ? "receive from" :
-		    "send to", e->name, strerror(saved));
+		snprintf(what, sizeof(what), "%s %s", reading ?
+		    "receive from" : "send to", e->name);
+	warnx("%s: %s", what, strerror(saved));
+	trace_event(e->trace, "error: %s: %s", what, strerror(saved));
 }
 
 /*
@@ -146,7 +234,7 @@ end_read(struct end *e, char *p, size_t len, size_t *n)
 /*
  * One write of what p holds; *n is what went.  A write never waits: the
  * socket's is MSG_DONTWAIT, and stdout is written only once poll said so.
- * A message end sends all of p as one message, or drops it (*n is 0).
+ * (A message end is written a message at a time: message.c.)
  */
 enum io
 end_write(struct end *e, const char *p, size_t len, size_t *n)
@@ -155,17 +243,13 @@ end_write(struct end *e, const char *p, size_t len, size_t *n)
 	ssize_t put;
 
 	*n = 0;
-	if (e->kind == END_MESSAGE)
-		r = message_write(e, p, len, n);
-	else {
-		if (e->kind == END_STDIO)
-			put = write(e->wfd, p, len);
-		else if (e->fds_pending)
-			put = fdpass_send(e, p, len, NULL, 0);
-		else
-			put = send(e->wfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		r = outcome(e, put, n, false);
-	}
+	if (e->kind == END_STDIO)
+		put = write(e->wfd, p, len);
+	else if (e->fds_pending)
+		put = fdpass_send(e, p, len, NULL, 0);
+	else
+		put = send(e->wfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	r = outcome(e, put, n, false);
 	e->nwritten += *n;
 	return r;
 }
@@ -220,12 +304,16 @@ end_write_batch(struct end *e, struct batch *b, bool newline)
 
 /*
  * Tells the peer that nothing more comes (SHUT_WR, unless --no-shutdown),
- * or that nothing more is wanted (SHUT_RD).  Stdio and datagrams have no
- * such thing.
+ * or that nothing more is wanted (SHUT_RD).  A program hears the first
+ * as the end of its stdin; stdio and datagrams have no such thing.
  */
 void
 end_shutdown(struct end *e, int how)
 {
+	if (e->program && how == SHUT_WR && e->wfd != -1) {
+		close(e->wfd);
+		e->wfd = -1;
+	}
 	if (e->kind == END_STDIO || e->type == SOCK_DGRAM)
 		return;
 	if (how == SHUT_WR && !e->half_close)

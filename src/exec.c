@@ -7,13 +7,14 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ucat.h"
+#include "compat.h"
 
 static void
 setenv_num(const char *name, long value)
@@ -110,21 +111,6 @@ fail:
 	_exit(127);
 }
 
-/* pipe(2) with both ends close-on-exec from birth where pipe2 exists. */
-int
-pipe_cloexec(int fd[2])
-{
-#ifdef HAVE_PIPE2
-	return pipe2(fd, O_CLOEXEC);
-#else
-	if (pipe(fd) == -1)
-		return -1;
-	(void)fcntl(fd[0], F_SETFD, FD_CLOEXEC);
-	(void)fcntl(fd[1], F_SETFD, FD_CLOEXEC);
-	return 0;
-#endif
-}
-
 /*
  * Starts the program with in as its stdin and out as its stdout (stderr
  * stays ucat's).  Returns its pid, or -1 with errno set when it could not
@@ -134,7 +120,6 @@ pipe_cloexec(int fd[2])
 pid_t
 exec_spawn(const struct options *o, int in, int out, const struct peer *pc)
 {
-	sigset_t all, old;
 	int pfd[2], e;
 	ssize_t n;
 	pid_t pid;
@@ -142,15 +127,11 @@ exec_spawn(const struct options *o, int in, int out, const struct peer *pc)
 	if (pipe_cloexec(pfd) == -1)
 		return -1;
 	/* No handler of ours may run in the child before exec. */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
+	if ((pid = signals_fork()) == 0) {
 		close(pfd[0]);
 		child(o, in, out, pc, pfd[1]);
 	}
 	e = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pfd[1]);
 	if (pid == -1) {
 		close(pfd[0]);
@@ -208,79 +189,21 @@ exec_run(const struct options *o, int fd, const struct peer *pc)
 }
 
 /*
- * Feeds msg to the program's stdin pipe while collecting its stdout pipe
- * into reply, both at once so that neither side can block the other.
- * Output past cap is read and dropped.  Returns the reply's length.
+ * Runs the program once for the message that the datagram listener l has
+ * taken (its batch holds it, and it takes no more): the message is the
+ * program's stdin, and what it prints goes back to the sender as one
+ * message, moved by the pump as any flow is.  Then waits for the program
+ * (ended at once if the pump gave up on it: -w).  Returns 0, or -1 when
+ * no pipe could be made (reported); a program that could not be started
+ * is reported, and the next message may fare better.
  */
-static size_t
-exchange(int in, int out, const char *msg, size_t len, char *reply,
-    size_t cap, bool *cut)
+int
+exec_message(const struct options *o, struct trace *t, struct end *l)
 {
-	struct pollfd pfd[2];
-	size_t sent = 0, got = 0;
-	char sink[4096];
-	ssize_t n;
-
-	pfd[0].fd = in;
-	pfd[0].events = POLLOUT;
-	pfd[1].fd = out;
-	pfd[1].events = POLLIN;
-	*cut = false;
-	if (len == 0) {
-		close(in);
-		pfd[0].fd = -1;
-	}
-	while (pfd[1].fd != -1) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[0].revents) {
-			n = write(in, msg + sent, len - sent);
-			if (n > 0)
-				sent += (size_t)n;
-			if ((n == -1 && errno != EINTR && errno != EAGAIN) ||
-			    sent == len) {
-				close(in);
-				pfd[0].fd = -1;
-			}
-		}
-		if (pfd[1].revents) {
-			if (got < cap)
-				n = read(out, reply + got, cap - got);
-			else
-				n = read(out, sink, sizeof(sink));
-			if (n > 0 && got < cap)
-				got += (size_t)n;
-			else if (n > 0)
-				*cut = true;
-			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-				pfd[1].fd = -1;
-		}
-	}
-	if (pfd[0].fd != -1)
-		close(in);
-	close(out);
-	return got;
-}
-
-/*
- * Runs the program once with msg as its whole stdin and collects what it
- * prints, up to cap bytes (*cut says whether more was dropped), then waits
- * for it.  Returns the reply's length: 0 too when the program could not be
- * started (that is reported, and the next message may fare better), -1
- * when no pipe could be made (reported too).
- */
-ssize_t
-exec_message(const struct options *o, const char *msg, size_t len,
-    char *reply, size_t cap, bool *cut)
-{
-	int in[2], out[2];
-	size_t got;
+	struct end prog;
+	int in[2], out[2], rc = 0;
 	pid_t pid;
 
-	*cut = false;
 	if (pipe_cloexec(in) == -1) {
 		warn("pipe");
 		return -1;
@@ -294,18 +217,25 @@ exec_message(const struct options *o, const char *msg, size_t len,
 	pid = exec_spawn(o, in[0], out[1], NULL);
 	close(in[0]);
 	close(out[1]);
-	if (pid == -1) {
+	if (pid == -1)
 		warn("exec %s", o->exec_argv[0]);
-		close(in[1]);
-		close(out[0]);
-		return 0;
-	}
-	/* Neither write nor read may wait: a program that answers before it
-	 * has read all (cat, with a message over a pipe's size) would wait
-	 * for ucat to read while ucat waits for it to read. */
+	/* The program's pipes never make ucat wait. */
 	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	got = exchange(in[1], out[0], msg, len, reply, cap, cut);
-	(void)exec_wait(pid, NULL);
-	return (ssize_t)got;
+	if (pid != -1 && end_program(&prog, t, out[0], in[1],
+	    o->exec_argv[0]) == -1) {
+		warn(NULL);
+		rc = -1;
+	}
+	if (pid == -1 || rc == -1) {
+		close(in[1]);
+		close(out[0]);
+	} else {
+		if (pump_run(o, t, &prog, l) == -1)
+			(void)kill(pid, SIGKILL);
+		end_free(&prog);
+	}
+	if (pid != -1)
+		(void)exec_wait(pid, NULL);
+	return rc;
 }

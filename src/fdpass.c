@@ -5,6 +5,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -85,4 +86,21 @@ fdpass_drop(struct msghdr *mh, const char *name, bool verbose)
 	else if (all > 0)
 		warnx("%s: closed %zu descriptor%s the peer passed", name, all,
 		    all == 1 ? "" : "s");
+}
+
+/*
+ * --send-fd: copies of the descriptors, of ucat's own (close-on-exec, from
+ * 3 on), made once the address is known: what ucat closes (a listener,
+ * --ready-fd) is never what it passes.  -1 with errno.
+ */
+int
+fdpass_copy(struct options *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nsend_fds; i++)
+		if ((o->send_fds[i] = fcntl(o->send_fds[i], F_DUPFD_CLOEXEC,
+		    3)) == -1)
+			return -1;
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,37 +141,14 @@ usage(void)
 	exit(2);
 }
 
-/* The version, then what this build can do: a script (and the test
- * suite) asks here instead of guessing from the system. */
+/* The version, then what this build can do, as each part says: a script
+ * (and the test suite) asks here instead of guessing from the system. */
 static void
 version(void)
 {
-	static const char *const features[] = {
-#ifdef HAVE_ABSTRACT_NAMESPACE
-		"abstract",
-#endif
-#if defined(HAVE_UCRED) || defined(HAVE_GETPEEREID)
-		"peercred",
-#endif
-#ifdef HAVE_PASSCRED
-		"passcred",
-#endif
-#ifdef HAVE_SPLICE
-		"splice",
-#endif
-#ifdef USE_SENDFILE
-		"sendfile",
-#endif
-#if defined(HAVE_RECVMMSG) && defined(HAVE_SENDMMSG)
-		"mmsg",
-#endif
-		NULL
-	};
-
-	printf("%s %s\nfeatures:", PACKAGE_NAME, PACKAGE_VERSION);
-	for (size_t i = 0; features[i] != NULL; i++)
-		printf(" %s", features[i]);
-	printf("%s\n", sandbox_features());
+	printf("%s %s\nfeatures:%s%s%s%s%s\n", PACKAGE_NAME, PACKAGE_VERSION,
+	    addr_features(), sock_features(), splice_features(),
+	    message_features(), sandbox_features());
 }
 
 static double
@@ -267,10 +245,28 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 	}
 }
 
-/* One flag and its value into o; -s's address is parsed with the others. */
-static void
-parse_flag(int ch, int argc, char **argv, struct options *o,
-    const char **src)
+/* The flags that only switch something on, each a bool of options. */
+static const struct {
+	int	 ch;
+	size_t	 field;
+} switches[] = {
+	{ 'd', offsetof(struct options, no_stdin) },
+	{ 'k', offsetof(struct options, keep_open) },
+	{ 'L', offsetof(struct options, lines) },
+	{ 'l', offsetof(struct options, listen) },
+	/* nc -N: what ucat does anyway. */
+	{ 'N', offsetof(struct options, shutdown_asked) },
+	{ 'z', offsetof(struct options, probe) },
+	{ OPT_KEEP_FILE, offsetof(struct options, keep_file) },
+	{ OPT_NO_SANDBOX, offsetof(struct options, no_sandbox) },
+	{ OPT_NO_SHUTDOWN, offsetof(struct options, no_shutdown) },
+	{ OPT_NO_SPLICE, offsetof(struct options, no_splice) },
+};
+
+/* A flag's value into o; -s's address is parsed with the others.  False:
+ * ch takes no value. */
+static bool
+parse_value(int ch, struct options *o, const char **src)
 {
 	switch (ch) {
 	case 'c':
@@ -279,28 +275,6 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 			errx(2, "-e and -c: give one program only");
 		o->exec_argv = command_arg(ch == 'c' ? "-c" : "-e",
 		    optarg, ch == 'c');
-		break;
-	case 'd':
-		o->no_stdin = true;
-		break;
-	case 'h':
-		fputs(usage_text, stdout);
-		exit(0);
-	case 'k':
-		o->keep_open = true;
-		break;
-	case 'L':
-		o->lines = true;
-		break;
-	case 'N':
-		/* nc -N: what ucat does anyway. */
-		o->shutdown_asked = true;
-		break;
-	case 'U':
-		/* nc -U: every address is a Unix one unless it says tcp:. */
-		break;
-	case 'l':
-		o->listen = true;
 		break;
 	case 'm':
 		if (parse_mode(optarg, &o->mode) == -1)
@@ -314,24 +288,11 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 	case 's':
 		*src = optarg;
 		break;
-	case 'u':
-		o->type = SOCK_DGRAM;
-		o->type_given = true;
-		break;
-	case 'V':
-		version();
-		exit(0);
-	case 'v':
-		o->verbose++;
-		break;
 	case 'w':
 		o->timeout = secs_arg("-w", optarg, false);
 		break;
 	case 'x':
 		o->dump = optarg;
-		break;
-	case 'z':
-		o->probe = true;
 		break;
 	case OPT_MAX_CONNS:
 		if (parse_count(optarg, &o->max_conns) == -1)
@@ -339,24 +300,24 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 			    "expected 1 to %d", optarg, COUNT_MAX);
 		break;
 	case OPT_ALLOW_UID:
-		o->allow_uid = ids_arg("--allow-uid", optarg, false,
-		    o->allow_uid);
-		break;
 	case OPT_ALLOW_GID:
-		o->allow_gid = ids_arg("--allow-gid", optarg, true,
-		    o->allow_gid);
+		if (ch == OPT_ALLOW_UID)
+			o->allow_uid = ids_arg("--allow-uid", optarg, false,
+			    o->allow_uid);
+		else
+			o->allow_gid = ids_arg("--allow-gid", optarg, true,
+			    o->allow_gid);
 		break;
 	case OPT_WAIT:
 		o->wait = secs_arg("--wait", optarg, false);
 		break;
-	case OPT_NO_SPLICE:
-		o->no_splice = true;
-		break;
-	case OPT_NO_SANDBOX:
-		o->no_sandbox = true;
-		break;
 	case OPT_PCAP:
 		o->pcap = optarg;
+		break;
+	case OPT_PCAP_PORT:
+		if (parse_port(optarg, &o->pcap_port) == -1)
+			errx(2, "--pcap-port: invalid port '%s': expected 1 "
+			    "to 65535", optarg);
 		break;
 	case OPT_READY_FD:
 		o->ready_fd = fd_arg("--ready-fd", optarg);
@@ -370,230 +331,82 @@ parse_flag(int ch, int argc, char **argv, struct options *o,
 			errx(2, "--send-fd: at most %d descriptors", SEND_FDS_MAX);
 		o->send_fds[o->nsend_fds++] = fd_arg("--send-fd", optarg);
 		break;
-	case OPT_PCAP_PORT:
-		if (parse_port(optarg, &o->pcap_port) == -1)
-			errx(2, "--pcap-port: invalid port '%s': expected 1 "
-			    "to 65535", optarg);
-		break;
-	case OPT_SEQPACKET:
-		o->type = SOCK_SEQPACKET;
-		o->type_given = true;
-		break;
-	case OPT_NO_SHUTDOWN:
-		o->no_shutdown = true;
-		break;
-	case OPT_KEEP_FILE:
-		o->keep_file = true;
-		break;
-	case ':':
-		/* Where getopt left optind past the end, or the word there
-		 * empty (musl's, after permuting), the flag is the one optopt
-		 * names. */
-		if (optind > 0 && optind - 1 < argc && argv[optind - 1] != NULL &&
-		    argv[optind - 1][0] == '-')
-			warnx("%s: needs a value", argv[optind - 1]);
-		else if (optopt > 0 && optopt <= CHAR_MAX)
-			warnx("-%c: needs a value", optopt);
-		else
-			warnx("an option needs a value");
-		usage();
 	default:
-		if (optopt != 0)
-			warnx("invalid option -- '%c'", optopt);
-		else
-			warnx("invalid option '%s'", argv[optind - 1]);
-		usage();
+		return false;
 	}
+	return true;
 }
 
-/* What a tcp: address does not take: it is a stream, and its peers have
- * no credentials; -s is of the kind of what it connects to. */
+/* A flag getopt could not take: unknown, or without its value. */
+static void __attribute__((noreturn))
+bad_flag(int ch, int argc, char **argv)
+{
+	/* Where getopt left optind past the end, or the word there empty
+	 * (musl's, after permuting), the flag is the one optopt names. */
+	if (ch == ':' && optind > 0 && optind - 1 < argc &&
+	    argv[optind - 1] != NULL && argv[optind - 1][0] == '-')
+		warnx("%s: needs a value", argv[optind - 1]);
+	else if (ch == ':' && optopt > 0 && optopt <= CHAR_MAX)
+		warnx("-%c: needs a value", optopt);
+	else if (ch == ':')
+		warnx("an option needs a value");
+	else if (optopt != 0)
+		warnx("invalid option -- '%c'", optopt);
+	else
+		warnx("invalid option '%s'", argv[optind - 1]);
+	usage();
+}
+
+/* One flag into o. */
 static void
-check_tcp(const struct options *o)
+parse_flag(int ch, int argc, char **argv, struct options *o,
+    const char **src)
 {
-	const struct uaddr *to = o->relay ? &o->target : &o->addr;
-	bool tcp = o->addr.family != AF_UNIX ||
-	    (o->relay && o->target.family != AF_UNIX) ||
-	    (o->src_set && o->src.family != AF_UNIX);
-
-	if (tcp && o->type != SOCK_STREAM)
-		errx(2, "%s: a tcp: address is a stream",
-		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket");
-	if (o->listen && o->addr.family != AF_UNIX &&
-	    (o->allow_uid != NULL || o->allow_gid != NULL))
-		errx(2, "--allow-uid, --allow-gid: a TCP peer has no "
-		    "credentials");
-	if (o->src_set && (o->src.family == AF_UNIX) !=
-	    (to->family == AF_UNIX))
-		errx(2, "-s: address '%s' is not of the kind of '%s'",
-		    o->src.text, to->text);
-}
-
-static const char *
-type_name(int type)
-{
-	return type == SOCK_DGRAM ? "datagram" : type == SOCK_SEQPACKET ?
-	    "seqpacket" : "stream";
-}
-
-/*
- * An inherited socket (fd:, fdname:, or -l with no address under systemd)
- * says what it is: its type, and whether ucat listens on it or pumps on
- * it, whatever -l said.  A -u or --seqpacket that disagrees is a usage
- * error.
- */
-static void
-inherit_addr(struct options *o)
-{
-	struct uaddr *ua = &o->addr;
-	bool listener;
-	int type;
-
-	if (ua->fdname != NULL && activate_name(ua) == -1)
-		errx(2, "address '%s': no socket of that name was passed "
-		    "(LISTEN_FDNAMES)", ua->text);
-	if (activate_inspect(ua, &type, &listener) == -1) {
-		switch (errno) {
-		case EBADF:
-			errx(2, "address '%s': descriptor %d is not open",
-			    ua->text, ua->fd);
-		case ENOTSOCK:
-			errx(2, "address '%s': descriptor %d is not a socket",
-			    ua->text, ua->fd);
-		case EAFNOSUPPORT:
-			errx(2, "address '%s': not a Unix socket, nor a TCP "
-			    "stream", ua->text);
-		case EDESTADDRREQ:
-			errx(2, "address '%s': a socket neither listening nor "
-			    "connected", ua->text);
-		default:
-			err(1, "address '%s'", ua->text);
-		}
-	}
-	if (o->type_given && o->type != type)
-		errx(2, "%s: address '%s' is a %s socket", o->type ==
-		    SOCK_DGRAM ? "-u" : "--seqpacket", ua->text,
-		    type_name(type));
-	o->type = type;
-	o->listen = listener;
-}
-
-/* What an inherited socket does not take: it was made, bound and
- * connected or listening before ucat ran. */
-static void
-check_inherited(const struct options *o, bool src)
-{
-	const struct uaddr *ua = &o->addr;
-
-	if (!ua->inherited)
-		return;
-	if (o->mode_set)
-		errx(2, "-m: '%s' is a socket ucat did not create", ua->text);
-	/* In a relay, -s and --wait are of the connection to TARGET. */
-	if (src && !o->relay)
-		errx(2, "-s: '%s' is bound already", ua->text);
-	if (o->probe || (o->wait > 0 && !o->relay))
-		errx(2, "%s: '%s' is a socket ucat was given, not an address "
-		    "to connect to", o->probe ? "-z" : "--wait", ua->text);
-	if (o->ready_fd == ua->fd)
-		errx(2, "--ready-fd: %d is the socket of '%s'", ua->fd,
-		    ua->text);
-	if (ua->fd <= STDERR_FILENO && !o->relay && o->exec_argv == NULL)
-		errx(2, "address '%s': standard %s is an end of the pump "
-		    "too; give a target to relay the socket to", ua->text,
-		    ua->fd == 0 ? "input" : ua->fd == 1 ? "output" : "error");
-}
-
-/* --send-fd: the descriptors go with what stdin sends to a Unix peer. */
-static void
-check_send_fd(struct options *o)
-{
-	const char *why = NULL;
 	size_t i;
 
-	if (o->nsend_fds == 0)
+	for (i = 0; i < sizeof(switches) / sizeof(switches[0]); i++)
+		if (switches[i].ch == ch) {
+			*(bool *)((char *)o + switches[i].field) = true;
+			return;
+		}
+	if (parse_value(ch, o, src))
 		return;
-	if (o->relay)
-		why = "a relay passes none";
-	else if (o->exec_argv != NULL)
-		why = "the program of -e or -c has the socket itself";
-	else if (o->probe)
-		why = "-z sends nothing";
-	else if (o->no_stdin)
-		why = "-d sends nothing for them to go with";
-	else if (o->addr.family != AF_UNIX)
-		why = "a TCP peer cannot receive descriptors";
-	if (why != NULL)
-		errx(2, "--send-fd: %s", why);
-	/* Copies of their own, made once the address is known: what ucat
-	 * closes (a listener, --ready-fd) is never what it passes. */
-	for (i = 0; i < o->nsend_fds; i++)
-		if ((o->send_fds[i] = fcntl(o->send_fds[i], F_DUPFD_CLOEXEC,
-		    3)) == -1)
-			err(1, "--send-fd");
-}
-
-/* What a relay (two addresses) does not take: it reads no stdin. */
-static void
-check_relay(const struct options *o, bool src)
-{
-	if (o->exec_argv != NULL)
-		errx(2, "-e, -c: a relay runs no program; give one address");
-	if (o->type == SOCK_DGRAM && !o->listen)
-		errx(2, "-u: a datagram relay listens: give -l");
-	if (o->probe)
-		errx(2, "-z: probes one address; give one");
-	if (o->target.autobind)
-		errx(2, "target '@': a name chosen by the kernel cannot be "
-		    "connected to");
-	if (o->no_stdin || o->lines || !isnan(o->quit_after))
-		errx(2, "%s: a relay reads no standard input", o->no_stdin ?
-		    "-d" : o->lines ? "-L" : "-q");
-	if (src && o->keep_open)
-		errx(2, "-s: with -k, concurrent connections to the target "
-		    "cannot share one address");
-	if (o->listen && o->target.family == o->addr.family &&
-	    o->target.len == o->addr.len &&
-	    memcmp(&o->target.ss, &o->addr.ss, o->addr.len) == 0)
-		errx(2, "target '%s': is the address listened on",
-		    o->target.text);
-}
-
-/* What --pcap can record, and where: stdout only where it carries no
- * traffic of its own. */
-static void
-check_pcap(const struct options *o)
-{
-	if (o->pcap == NULL) {
-		if (o->pcap_port != 0)
-			errx(2, "--pcap-port: needs --pcap");
-		return;
+	switch (ch) {
+	case 'h':
+		fputs(usage_text, stdout);
+		exit(0);
+	case 'V':
+		version();
+		exit(0);
+	case 'U':
+		/* nc -U: every address is a Unix one unless it says tcp:. */
+		break;
+	case 'u':
+	case OPT_SEQPACKET:
+		o->type = ch == 'u' ? SOCK_DGRAM : SOCK_SEQPACKET;
+		o->type_given = true;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	default:
+		bad_flag(ch, argc, argv);
 	}
-	if (o->exec_argv != NULL && !(o->listen && o->type == SOCK_DGRAM))
-		errx(2, "--pcap: the program of -e or -c has the connection "
-		    "itself; no traffic passes through ucat");
-	if (strcmp(o->pcap, "-") == 0 && !o->relay && o->exec_argv == NULL &&
-	    !o->probe)
-		errx(2, "--pcap -: standard output carries the traffic; give "
-		    "a file (- is for a relay)");
 }
 
 /*
- * The rules between flags and addresses, one check each, with -s's
- * address read where its rule allows it.  A datagram client without -q
- * quits at EOF: its peer never closes.
+ * The rules between flags and addresses (rules.c), with -s's address read
+ * where its rule allows it.  A datagram client without -q quits at EOF:
+ * its peer never closes.
  */
 static void
 check_rules(struct options *o, const char *src)
 {
-	if (o->addr.autobind && !o->listen)
-		errx(2, "address '@': a name chosen by the kernel needs -l");
-	check_inherited(o, src != NULL);
-	if (o->relay)
-		check_relay(o, src != NULL);
+	char why[RULES_WHY_MAX];
+
+	if (rules_addresses(o, src != NULL, why) == -1)
+		errx(2, "%s", why);
 	if (src != NULL) {
-		if (o->listen && !o->relay)
-			errx(2, "-s: only a connecting socket has a source");
 		parse_addr("-s", src, &o->src);
 		if (o->src.inherited)
 			errx(2, "-s: address '%s': a source is bound, not "
@@ -601,35 +414,23 @@ check_rules(struct options *o, const char *src)
 			    src);
 		o->src_set = true;
 	}
-	check_tcp(o);
-	check_pcap(o);
-	check_send_fd(o);
-	if (o->shutdown_asked && o->no_shutdown)
-		errx(2, "-N and --no-shutdown: give one");
-	if (o->lines && o->type == SOCK_STREAM)
-		errx(2, "-L: needs -u or --seqpacket (a stream has no messages)");
-	if (o->mode_set && (!o->listen || o->addr.abstract ||
-	    o->addr.family != AF_UNIX))
-		errx(2, "-m: only a listening socket file has a mode");
-	if (o->listen && (o->probe || o->wait > 0))
-		errx(2, "%s: only for connecting", o->probe ? "-z" : "--wait");
-	if (o->probe && o->ready_fd != -1)
-		errx(2, "--ready-fd: -z is never ready to serve");
-	if (o->type == SOCK_DGRAM && (o->allow_uid || o->allow_gid))
-		errx(2, "--allow-uid, --allow-gid: datagrams carry no peer "
-		    "credentials here; use a stream or seqpacket socket");
-	if (!o->listen && (o->keep_open || o->allow_uid || o->allow_gid))
-		errx(2, "%s: only for listening", o->keep_open ? "-k" :
-		    o->allow_uid ? "--allow-uid" : "--allow-gid");
+	if (rules_flags(o, why) == -1)
+		errx(2, "%s", why);
+	/* Copies of their own, made once the address is known: what ucat
+	 * closes (a listener, --ready-fd) is never what it passes. */
+	if (fdpass_copy(o) == -1)
+		err(1, "--send-fd");
 	if (isnan(o->quit_after))
 		o->quit_after = o->type == SOCK_DGRAM && !o->listen ? 0 : -1;
 }
 
 static void
-parse_options(int argc, char **argv, struct options *o)
+parse_options(int argc, char **argv, struct options *o,
+    const struct activation *act)
 {
+	char why[RULES_WHY_MAX];
 	const char *src = NULL;
-	int ch;
+	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
 	/* No place held for an address not given. */
@@ -647,11 +448,11 @@ parse_options(int argc, char **argv, struct options *o)
 		errx(2, "at most two addresses expected, %d given", argc);
 	if (argc > 0)
 		parse_addr("address", argv[0], &o->addr);
-	else if (o->listen && activate_count() == 1)
+	else if (o->listen && act->fds == 1)
 		activate_default(&o->addr);
-	else if (o->listen && activate_count() > 1)
+	else if (o->listen && act->fds > 1)
 		errx(2, "-l: %d sockets were passed (LISTEN_FDS): name one with "
-		    "fd:N or fdname:NAME", activate_count());
+		    "fd:N or fdname:NAME", act->fds);
 	else {
 		warnx("no address given");
 		usage();
@@ -663,46 +464,9 @@ parse_options(int argc, char **argv, struct options *o)
 			    "for each client; give an address", argv[1]);
 		o->relay = true;
 	}
-	if (o->addr.inherited)
-		inherit_addr(o);
+	if (o->addr.inherited && (rc = activate_inherit(o, act, why)) != 0)
+		errx(rc, "%s", why);
 	check_rules(o, src);
-}
-
-/*
- * With fd 0, 1 or 2 closed at start, the first socket would take its
- * number and be read or written as stdio: give each one /dev/null.
- */
-static void
-fill_stdio(void)
-{
-	int fd;
-
-	for (fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
-			exit(1);
-	}
-}
-
-/*
- * Stdin open only for writing, or stdout only for reading, would never
- * poll ready: say so before anything is created.
- */
-static void
-check_stdio(const struct options *o)
-{
-	int in, out;
-
-	if (o->exec_argv != NULL || o->probe || o->relay)
-		return;
-	in = fcntl(STDIN_FILENO, F_GETFL);
-	out = fcntl(STDOUT_FILENO, F_GETFL);
-	errno = EBADF;
-	if (!o->no_stdin && in != -1 && (in & O_ACCMODE) == O_WRONLY)
-		err(1, "stdin");
-	if (out != -1 && (out & O_ACCMODE) == O_RDONLY)
-		err(1, "stdout");
 }
 
 /* One line for a failed socket step, then exit 1. */
@@ -737,7 +501,7 @@ hold(const char *what, struct uaddr *ua, int type)
 }
 
 static int
-run_listen(const struct options *o)
+run_listen(const struct options *o, struct trace *t)
 {
 	char name[ADDR_TEXT_MAX];
 	struct sockaddr_storage ss;
@@ -761,30 +525,47 @@ run_listen(const struct options *o)
 		warnx("%s", status);
 	/* Confined first: a failure to be is not told as ready. */
 	sandbox_enter(o);
-	notify_ready(status);
-	return serve_run(o, lfd);
+	notify_ready(o->ready_fd, status);
+	return serve_run(o, t, lfd);
 }
 
+/* Stdio pumped through the connected socket fd. */
 static int
-run_connect(const struct options *o)
+connect_stdio(const struct options *o, struct trace *t, int fd)
 {
+	struct end io;
+	int rc;
+
+	if (end_stdio(&io, o, t) == -1)
+		err(1, NULL);
+	rc = pump_stdio(o, t, &io, fd);
+	end_free(&io);
+	return rc == 0 ? 0 : 1;
+}
+
+/*
+ * Connects to ADDRESS (or takes the connected socket inherited), then pumps
+ * stdio through it, runs the program on it, or relays it to TARGET, once.
+ * In a relay, -s is of the connection to TARGET.
+ */
+static int
+run_connect(const struct options *o, struct trace *t)
+{
+	const struct uaddr *src = o->src_set && !o->relay ? &o->src : NULL;
 	struct peer pc;
 	bool bind_failed;
 	int fd;
 
-	if (o->relay)
-		return relay_connect(o) == 0 ? 0 : 1;
 	if (o->addr.inherited)
 		fd = o->addr.fd;
-	else if ((fd = sock_connect(o, &o->addr, o->src_set ? &o->src : NULL,
-	    &bind_failed)) == -1) {
+	else if ((fd = sock_connect(o, &o->addr, src, &bind_failed)) == -1) {
 		if (o->probe && !bind_failed) {
 			if (o->verbose)
 				warn("connect %s", o->addr.text);
 			return 1;
 		}
 		if (bind_failed)
-			die_sock("bind", o->src_set ? &o->src : &o->addr);
+			die_sock("bind", src != NULL ? src : &o->addr);
 		die_sock("connect", &o->addr);
 	}
 	if (o->verbose)
@@ -793,82 +574,94 @@ run_connect(const struct options *o)
 		return 0;
 	sandbox_enter(o);
 	notify_connected(o);
-	trace_connect();
-	dump_connected(fd, &o->addr);
+	trace_connect(t);
+	trace_connected(t, fd, &o->addr);
+	if (o->relay)
+		return relay_client(o, t, fd) == 0 ? 0 : 1;
 	if (o->exec_argv == NULL)
-		return pump_stdio(o, fd) == 0 ? 0 : 1;
+		return connect_stdio(o, t, fd);
 
 	if (sock_peer(fd, &o->addr, &pc) == -1)
 		pc.known = false;
 	return exec_run(o, fd, &pc);
 }
 
-/* Before any socket too; a file that is no capture of ucat's kind is left
- * as it is. */
-static void
-open_pcap(const struct options *o)
+/* A file of -x or --pcap that cannot be had: one line, then exit 1.
+ * rc: pcap_open's -2, the file holds something else. */
+static void __attribute__((noreturn))
+unobservable(const char *flag, const char *file, const char *why, int rc)
 {
-	char why[PLACE_WHY_MAX];
-
-	switch (pcap_open(o->pcap, o->pcap_port != 0 ? o->pcap_port : 80,
-	    why, sizeof(why))) {
-	case 0:
-		return;
-	case -2:
-		if (strcmp(o->pcap, "-") == 0)
-			errx(1, "--pcap -: standard output is a file that is "
-			    "not empty; give its name to append to it");
+	if (rc == -2 && strcmp(file, "-") == 0)
+		errx(1, "--pcap -: standard output is a file that is not "
+		    "empty; give its name to append to it");
+	if (rc == -2)
 		errx(1, "--pcap %s: not a capture ucat can append to (pcap, "
-		    "raw IPv4, microseconds)", o->pcap);
-	default:
-		if (why[0] != '\0')
-			errx(1, "--pcap %s: %s", o->pcap, why);
-		err(1, "--pcap %s", o->pcap);
-	}
+		    "raw IPv4, microseconds)", file);
+	if (why[0] != '\0')
+		errx(1, "%s %s: %s", flag, file, why);
+	err(1, "%s %s", flag, file);
 }
 
-/* Before any socket too: a dump that cannot be had leaves nothing. */
+/* The observers of -x and --pcap into t, before any socket: a file that
+ * cannot be had leaves nothing made, and one that is no capture of ucat's
+ * kind is left as it is. */
 static void
-open_dump(const struct options *o)
+observe(const struct options *o, struct trace *t)
 {
 	char why[PLACE_WHY_MAX];
+	struct dump *d = NULL;
+	struct pcap *c = NULL;
+	int rc;
 
-	if (dump_open(o->dump, why, sizeof(why)) == 0)
-		return;
-	if (why[0] != '\0')
-		errx(1, "-x %s: %s", o->dump, why);
-	err(1, "-x %s", o->dump);
+	if (o->dump != NULL &&
+	    (d = dump_open(o->dump, why, sizeof(why))) == NULL)
+		unobservable("-x", o->dump, why, 0);
+	if (o->pcap != NULL && (rc = pcap_open(&c, o->pcap, o->pcap_port != 0 ?
+	    o->pcap_port : 80, why, sizeof(why))) != 0)
+		unobservable("--pcap", o->pcap, why, rc);
+	trace_init(t, d, c);
 }
 
 int
 main(int argc, char **argv)
 {
+	struct activation act;
+	const char *which;
 	struct options o;
+	struct trace t;
 	int status;
 
-	fill_stdio();
+	/* With fd 0, 1 or 2 closed at start, the first socket would take
+	 * its number and be read or written as stdio. */
+	if (end_stdio_fill() == -1)
+		exit(1);
 	/* Each message one write(2): -k relay children share stderr. */
 	setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
-	activate_env();
-	parse_options(argc, argv, &o);
-	check_stdio(&o);
-	notify_setup(o.ready_fd);
+	activate_env(&act);
+	parse_options(argc, argv, &o, &act);
+	/* Before anything is created. */
+	if (!o.relay && !o.probe && o.exec_argv == NULL &&
+	    end_stdio_check(&o, &which) == -1)
+		err(1, "%s", which);
+	notify_setup();
 	/* Before the first write: SIGPIPE and SIGXFSZ are errors, not
 	 * deaths. */
 	signals_setup();
-	if (o.dump != NULL)
-		open_dump(&o);
-	if (o.pcap != NULL)
-		open_pcap(&o);
-	if (atexit(sock_cleanup) != 0 || atexit(notify_stopping) != 0)
-		errx(1, "atexit failed");
+	observe(&o, &t);
+	/* Undone at exit, and at a fatal signal: what was claimed of a file
+	 * on stdin and not sent, readiness, our socket files. */
+	if (signals_at_exit(splice_unclaim) == -1 ||
+	    signals_at_exit(notify_stopping) == -1 ||
+	    signals_at_exit(sock_cleanup) == -1)
+		errx(1, "too many things to undo at exit");
 	if (o.listen)
 		hold("listen on", &o.addr, SOCK_STREAM);
 	if (o.src_set)
 		hold("bind", &o.src, o.type);
 
-	status = o.listen ? run_listen(&o) : run_connect(&o);
+	status = o.listen ? run_listen(&o, &t) : run_connect(&o, &t);
 	/* Past main's return nothing points at them: valgrind says lost. */
+	trace_close(&t);
 	free(o.exec_argv);
 	free(o.allow_uid);
 	free(o.allow_gid);

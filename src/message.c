@@ -83,7 +83,8 @@ seqpacket_eof(const struct msghdr *mh, short revents)
  * (a longer one is said to be truncated, never cut silently); an empty
  * message is data, descriptors passed are closed, and a replying end
  * notes each sender in turn, to answer the last.  An end of a seqpacket
- * stream after some messages is kept for the next take (e->eof).
+ * stream after some messages is kept for the next take (e->eof), and so
+ * is the end of the quota: no more than e->quota messages are taken.
  */
 enum io
 message_read_batch(struct end *e, struct batch *b, short revents)
@@ -97,10 +98,11 @@ message_read_batch(struct end *e, struct batch *b, short revents)
 	} ctl[BATCH_MAX];
 	struct msghdr *mh;
 	size_t n;
-	int i, got;
+	int i, got, want;
 
+	want = e->quota > 0 && e->quota < BATCH_MAX ? (int)e->quota : BATCH_MAX;
 	memset(mm, 0, sizeof(mm));
-	for (i = 0; i < BATCH_MAX; i++) {
+	for (i = 0; i < want; i++) {
 		iov[i].iov_base = BATCH_SLOT(b, i);
 		iov[i].iov_len = DGRAM_MAX;
 		mh = &mm[i].msg_hdr;
@@ -115,8 +117,8 @@ message_read_batch(struct end *e, struct batch *b, short revents)
 	}
 	do {
 #ifdef HAVE_RECVMMSG
-		got = recvmmsg(e->rfd, mm, BATCH_MAX, MSG_DONTWAIT | MSG_TRUNC |
-		    MSG_CMSG_CLOEXEC, NULL);
+		got = recvmmsg(e->rfd, mm, (unsigned)want, MSG_DONTWAIT |
+		    MSG_TRUNC | MSG_CMSG_CLOEXEC, NULL);
 #else
 		ssize_t one = recvmsg(e->rfd, &mm[0].msg_hdr, MSG_DONTWAIT |
 		    MSG_TRUNC | MSG_CMSG_CLOEXEC);
@@ -148,6 +150,8 @@ message_read_batch(struct end *e, struct batch *b, short revents)
 		e->nread += n;
 	}
 	b->full = got == BATCH_MAX;
+	if (e->quota > 0 && (e->quota -= (unsigned long)b->n) == 0)
+		e->eof = true;
 	return b->n > 0 ? IO_DONE : IO_EOF;
 }
 
@@ -237,6 +241,7 @@ message_write(struct end *e, const char *p, size_t len, size_t *n)
 	} while (put == -1 && errno == EINTR);
 	if (put >= 0) {
 		*n = (size_t)put;
+		e->nwritten += *n;
 		return IO_DONE;
 	}
 	switch (errno) {
@@ -266,4 +271,15 @@ message_write(struct end *e, const char *p, size_t len, size_t *n)
 	}
 	end_warn(e, false);
 	return IO_FAIL;
+}
+
+/* For ucat -V: whether messages move in batches (recvmmsg, sendmmsg). */
+const char *
+message_features(void)
+{
+#if defined(HAVE_RECVMMSG) && defined(HAVE_SENDMMSG)
+	return " mmsg";
+#else
+	return "";
+#endif
 }

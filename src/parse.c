@@ -47,16 +47,31 @@ parse_mode(const char *text, mode_t *mode)
 	return 0;
 }
 
-/* A port: 1 to 65535, digits only. */
+/* Decimal digits only (strtol would take blanks and a sign before
+ * them), from min to max. */
+static int
+digits(const char *text, unsigned long min, unsigned long max,
+    unsigned long *v)
+{
+	const char *p;
+
+	*v = 0;
+	for (p = text; *p >= '0' && *p <= '9' && *v <= max; p++)
+		*v = *v * 10 + (unsigned long)(*p - '0');
+	if (p == text || *p != '\0' || *v < min || *v > max) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A port: 1 to 65535 (ERANGE else). */
 int
 parse_port(const char *text, unsigned short *port)
 {
-	unsigned long v = 0;
-	const char *p;
+	unsigned long v;
 
-	for (p = text; *p >= '0' && *p <= '9' && v <= 65535; p++)
-		v = v * 10 + (unsigned long)(*p - '0');
-	if (p == text || *p != '\0' || v < 1 || v > 65535) {
+	if (digits(text, 1, 65535, &v) == -1) {
 		errno = ERANGE;
 		return -1;
 	}
@@ -68,16 +83,10 @@ parse_port(const char *text, unsigned short *port)
 int
 parse_fd(const char *text, int *fd)
 {
-	char *end;
-	long v;
+	unsigned long v;
 
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || errno != 0 || v < 0 ||
-	    v > INT_MAX || text[0] < '0' || text[0] > '9') {
-		errno = EINVAL;
+	if (digits(text, 0, INT_MAX, &v) == -1)
 		return -1;
-	}
 	*fd = (int)v;
 	return 0;
 }
@@ -86,17 +95,11 @@ parse_fd(const char *text, int *fd)
 int
 parse_count(const char *text, long *count)
 {
-	char *end;
-	long v;
+	unsigned long v;
 
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || errno != 0 || v < 1 ||
-	    v > COUNT_MAX) {
-		errno = EINVAL;
+	if (digits(text, 1, COUNT_MAX, &v) == -1)
 		return -1;
-	}
-	*count = v;
+	*count = (long)v;
 	return 0;
 }
 

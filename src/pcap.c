@@ -9,6 +9,7 @@
 #include <err.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,33 +95,37 @@ struct side {
 	bool		fin;
 };
 
-static int		 pcap_fd = -1;
-static const char	*pcap_name;
-/* A capture that fails is warned of once by a server and its children. */
-static volatile char	*warned;
-static uint16_t		 server_port;
-/* A packet must fit one write(2) that no other writer can split: a pipe
- * takes PIPE_BUF bytes whole, a file in append mode any write whole. */
-static bool		 regular;
-static size_t		 ip_limit;
-static uint32_t		 run;		/* R of the client address */
-
-static struct {
-	bool		 on;
-	bool		 stream;	/* TCP; else each message one UDP
-					 * datagram */
-	int		 reset;		/* the side that reset; -1: none */
-	int		 gt;		/* the side '>' comes from */
-	uint16_t	 ip_id;
-	struct side	 side[2];
-} conn;
-
-/* Records gathered for one write: their headers, and iovecs of headers
- * and data in turn. */
-static unsigned char	 heads[BATCH][HEAD_MAX];
-static struct iovec	 iov[2 * BATCH];
-static int		 nrec;
-static struct timespec	 now;
+/* A capture being written: its file, and the connection of the moment. */
+struct pcap {
+	int		 fd;
+	const char	*name;
+	/* A capture that fails is warned of once by a server and its
+	 * children. */
+	volatile char	*warned;
+	uint16_t	 server_port;
+	/* A packet must fit one write(2) that no other writer can split: a
+	 * pipe takes PIPE_BUF bytes whole, a file in append mode any write
+	 * whole. */
+	bool		 regular;
+	size_t		 ip_limit;
+	uint32_t	 run;		/* R of the client address */
+	struct {
+		bool		 on;
+		bool		 stream;	/* TCP; else each message one
+						 * UDP datagram */
+		int		 reset;		/* the side that reset; -1:
+						 * none */
+		int		 gt;		/* the side '>' comes from */
+		uint16_t	 ip_id;
+		struct side	 side[2];
+	} conn;
+	/* Records gathered for one write: their headers, and iovecs of
+	 * headers and data in turn. */
+	unsigned char	 heads[BATCH][HEAD_MAX];
+	struct iovec	 iov[2 * BATCH];
+	int		 nrec;
+	struct timespec	 now;
+};
 
 static void
 put16(unsigned char *p, uint16_t v)
@@ -192,27 +197,29 @@ csum_pseudo(const struct side *from, const struct side *to, int proto,
 	return csum_add(0, ph, sizeof(ph));
 }
 
-/* All of iov in writes that nothing interleaves with: one for a file, one
+/* All of c->iov in writes that nothing interleaves with: one for a file, one
  * per record for a pipe.  A failure is said once, and the capture stops;
  * the traffic goes on. */
 static void
-flush(void)
+flush(struct pcap *c)
 {
-	struct iovec *v = iov;
-	int left = 2 * nrec, n;
+	struct iovec *v = c->iov;
+	int left = 2 * c->nrec, n;
 	ssize_t w;
 
-	while (left > 0 && pcap_fd != -1) {
-		n = regular ? left : 2;
+	while (left > 0 && c->fd != -1) {
+		n = c->regular ? left : 2;
 		left -= n;
 		while (n > 0) {
-			w = writev(pcap_fd, v, n);
+			w = writev(c->fd, v, n);
 			if (w == -1 && errno == EINTR)
 				continue;
 			if (w <= 0) {
-				if (once(warned))
-					warn("--pcap %s", pcap_name);
-				pcap_fd = -1;
+				if (once(c->warned))
+					warn("--pcap %s", c->name);
+				if (c->fd > STDERR_FILENO)
+					close(c->fd);
+				c->fd = -1;
 				break;
 			}
 			for (; n > 0 && (size_t)w >= v->iov_len; v++, n--)
@@ -223,7 +230,7 @@ flush(void)
 			}
 		}
 	}
-	nrec = 0;
+	c->nrec = 0;
 }
 
 /*
@@ -231,34 +238,34 @@ flush(void)
  * returns where its packet's headers go.
  */
 static unsigned char *
-record(size_t hlen, const void *data, size_t n, size_t len)
+record(struct pcap *c, size_t hlen, const void *data, size_t n, size_t len)
 {
 	unsigned char *h;
 	struct rec_head r;
 
-	if (nrec == BATCH)
-		flush();
-	h = heads[nrec];
-	r.sec = (uint32_t)now.tv_sec;
-	r.usec = (uint32_t)(now.tv_nsec / 1000);
+	if (c->nrec == BATCH)
+		flush(c);
+	h = c->heads[c->nrec];
+	r.sec = (uint32_t)c->now.tv_sec;
+	r.usec = (uint32_t)(c->now.tv_nsec / 1000);
 	r.caplen = (uint32_t)(hlen + n);
 	r.len = (uint32_t)(hlen + len);
 	memcpy(h, &r, sizeof(r));
-	iov[2 * nrec].iov_base = h;
-	iov[2 * nrec].iov_len = sizeof(r) + hlen;
-	iov[2 * nrec + 1].iov_base = (void *)(uintptr_t)data;
-	iov[2 * nrec + 1].iov_len = n;
-	nrec++;
+	c->iov[2 * c->nrec].iov_base = h;
+	c->iov[2 * c->nrec].iov_len = sizeof(r) + hlen;
+	c->iov[2 * c->nrec + 1].iov_base = (void *)(uintptr_t)data;
+	c->iov[2 * c->nrec + 1].iov_len = n;
+	c->nrec++;
 	return h + sizeof(r);
 }
 
 static void
-ip_head(unsigned char *h, size_t total, int proto, uint16_t frag,
+ip_head(struct pcap *c, unsigned char *h, size_t total, int proto, uint16_t frag,
     const struct side *from, const struct side *to)
 {
 	put16(h, 0x4500);
 	put16(h + 2, (uint16_t)total);
-	put16(h + 4, conn.ip_id);
+	put16(h + 4, c->conn.ip_id);
 	put16(h + 6, frag);
 	h[8] = 64;
 	h[9] = (unsigned char)proto;
@@ -270,14 +277,14 @@ ip_head(unsigned char *h, size_t total, int proto, uint16_t frag,
 
 /* One TCP segment from side `from`: its flags and n bytes of data. */
 static void
-tcp_segment(int from, unsigned char flags, const char *data, size_t n)
+tcp_segment(struct pcap *c, int from, unsigned char flags, const char *data, size_t n)
 {
-	struct side *a = &conn.side[from], *b = &conn.side[!from];
+	struct side *a = &c->conn.side[from], *b = &c->conn.side[!from];
 	size_t thl = TCP_HLEN + (flags & TCP_SYN ? SYN_OPTLEN : 0);
-	unsigned char *h = record(IP_HLEN + thl, data, n, n), *t = h + IP_HLEN;
+	unsigned char *h = record(c, IP_HLEN + thl, data, n, n), *t = h + IP_HLEN;
 
-	conn.ip_id++;
-	ip_head(h, IP_HLEN + thl + n, PROTO_TCP, IP_DF, a, b);
+	c->conn.ip_id++;
+	ip_head(c, h, IP_HLEN + thl + n, PROTO_TCP, IP_DF, a, b);
 	put16(t, a->port);
 	put16(t + 2, b->port);
 	put32(t + 4, a->seq);
@@ -290,7 +297,7 @@ tcp_segment(int from, unsigned char flags, const char *data, size_t n)
 	if (flags & TCP_SYN) {
 		t[20] = 2;		/* MSS */
 		t[21] = 4;
-		put16(t + 22, (uint16_t)(ip_limit - IP_HLEN - TCP_HLEN));
+		put16(t + 22, (uint16_t)(c->ip_limit - IP_HLEN - TCP_HLEN));
 		t[24] = 1;		/* NOP */
 		t[25] = 3;		/* window scale */
 		t[26] = 3;
@@ -304,23 +311,23 @@ tcp_segment(int from, unsigned char flags, const char *data, size_t n)
 /* Bytes from one side: segments that fit a packet, and the other side's
  * acknowledgement of them all. */
 static void
-tcp_data(int from, const char *p, size_t n)
+tcp_data(struct pcap *c, int from, const char *p, size_t n)
 {
-	size_t mss = ip_limit - IP_HLEN - TCP_HLEN, len;
+	size_t mss = c->ip_limit - IP_HLEN - TCP_HLEN, len;
 
 	for (; n > 0; p += len, n -= len) {
 		len = n < mss ? n : mss;
-		tcp_segment(from, TCP_ACK | (len == n ? TCP_PSH : 0), p, len);
+		tcp_segment(c, from, TCP_ACK | (len == n ? TCP_PSH : 0), p, len);
 	}
-	tcp_segment(!from, TCP_ACK, NULL, 0);
+	tcp_segment(c, !from, TCP_ACK, NULL, 0);
 }
 
 static void
-tcp_fin(int from)
+tcp_fin(struct pcap *c, int from)
 {
-	conn.side[from].fin = true;
-	tcp_segment(from, TCP_FIN | TCP_ACK, NULL, 0);
-	tcp_segment(!from, TCP_ACK, NULL, 0);
+	c->conn.side[from].fin = true;
+	tcp_segment(c, from, TCP_FIN | TCP_ACK, NULL, 0);
+	tcp_segment(c, !from, TCP_ACK, NULL, 0);
 }
 
 /*
@@ -329,9 +336,9 @@ tcp_fin(int from)
  * must fit a pipe's atomic write (readers put them together again).
  */
 static void
-udp_message(int from, const char *p, size_t n)
+udp_message(struct pcap *c, int from, const char *p, size_t n)
 {
-	struct side *a = &conn.side[from], *b = &conn.side[!from];
+	struct side *a = &c->conn.side[from], *b = &c->conn.side[!from];
 	size_t shown = n < UDP_MAX ? n : UDP_MAX;
 	size_t total = UDP_HLEN + shown, room, off, len, hl;
 	unsigned char u[UDP_HLEN], *h;
@@ -350,34 +357,34 @@ udp_message(int from, const char *p, size_t n)
 		if (u[6] == 0 && u[7] == 0)
 			u[6] = u[7] = 0xff;
 	}
-	conn.ip_id++;
+	c->conn.ip_id++;
 	/* Fragments carry multiples of 8 bytes; the first, the header. */
-	room = IP_HLEN + total <= ip_limit ? total :
-	    (ip_limit - IP_HLEN) & ~(size_t)7;
+	room = IP_HLEN + total <= c->ip_limit ? total :
+	    (c->ip_limit - IP_HLEN) & ~(size_t)7;
 	for (off = 0; off < total; off += len) {
 		len = total - off < room ? total - off : room;
 		hl = IP_HLEN + (off == 0 ? UDP_HLEN : 0);
 		frag = (uint16_t)(off / 8) | (off + len < total ? IP_MF : 0);
 		data = off == 0 ? p : p + off - UDP_HLEN;
 		dlen = len - (hl - IP_HLEN);
-		h = record(hl, data, dlen, dlen +
+		h = record(c, hl, data, dlen, dlen +
 		    (off + len == total ? n - shown : 0));
-		ip_head(h, IP_HLEN + len, PROTO_UDP, frag, a, b);
+		ip_head(c, h, IP_HLEN + len, PROTO_UDP, frag, a, b);
 		if (off == 0)
 			memcpy(h + IP_HLEN, u, UDP_HLEN);
 	}
 }
 
 static int
-side_of(char mark)
+side_of(const struct pcap *c, char mark)
 {
-	return mark == '>' ? conn.gt : !conn.gt;
+	return mark == '>' ? c->conn.gt : !c->conn.gt;
 }
 
 static void
-stamp(void)
+stamp(struct pcap *c)
 {
-	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_REALTIME, &c->now);
 }
 
 /* Whether the records of a capture end where the file ends: a write cut
@@ -414,7 +421,7 @@ same_kind(int fd, const struct stat *st)
 }
 
 static int
-write_head(void)
+write_head(int fd)
 {
 	struct file_head fh;
 
@@ -424,67 +431,79 @@ write_head(void)
 	fh.minor = PCAP_MINOR;
 	fh.snaplen = SNAPLEN;
 	fh.linktype = LINKTYPE_RAW;
-	return write(pcap_fd, &fh, sizeof(fh)) == (ssize_t)sizeof(fh) ? 0 :
-	    -1;
+	return write(fd, &fh, sizeof(fh)) == (ssize_t)sizeof(fh) ? 0 : -1;
+}
+
+/* A file header on fd, unless it already holds a capture of this kind to
+ * append to (-2 if it holds anything else). */
+static int
+begin_file(int fd, const struct stat *st)
+{
+	struct stat now;
+	int rc;
+
+	if (!S_ISREG(st->st_mode))
+		return write_head(fd);
+	if (fd == STDOUT_FILENO)
+		return st->st_size > 0 ? -2 : write_head(fd);
+	/* Two ucats starting on one new file write one header. */
+	(void)flock(fd, LOCK_EX);
+	if (fstat(fd, &now) == -1)
+		rc = -1;
+	else if (now.st_size > 0)
+		rc = same_kind(fd, &now);
+	else
+		rc = write_head(fd);
+	(void)flock(fd, LOCK_UN);
+	return rc;
 }
 
 /*
  * Opens FILE for --pcap ("-" is stdout), server on port: created 0600,
- * never through a symlink, and a file header written, unless FILE already
- * holds a capture of this kind to append to.  -1 with errno on failure;
- * -2: FILE holds something else (or, for stdout, anything at all).
+ * never through a symlink (place_append), and a file header written,
+ * unless FILE already holds a capture of this kind to append to.  0 with
+ * *out the capture; -1 with errno (and why says so where ucat refuses the
+ * file); -2: FILE holds something else (or, for stdout, anything at all).
  */
 int
-pcap_open(const char *path, unsigned short port, char *why, size_t size)
+pcap_open(struct pcap **out, const char *path, unsigned short port,
+    char *why, size_t size)
 {
+	struct pcap *c;
 	struct stat st;
 	int rc = -1, saved;
 
-	pcap_name = path;
-	server_port = port;
-	warned = once_flag();
-	run = 1 + (uint32_t)getpid() % 255;
 	why[0] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->name = path;
+	c->server_port = port;
+	c->warned = once_flag();
+	c->run = 1 + (uint32_t)getpid() % 255;
 	/* Read too: an existing capture's header and records are looked
 	 * at. */
 	if (strcmp(path, "-") == 0)
-		pcap_fd = STDOUT_FILENO;
-	else if ((pcap_fd = place_append(path, O_RDWR, why, size)) == -1)
+		c->fd = STDOUT_FILENO;
+	else if ((c->fd = place_append(path, O_RDWR, why, size)) == -1) {
+		free(c);
 		return -1;
-	if (fstat(pcap_fd, &st) == -1)
-		goto fail;
-	regular = S_ISREG(st.st_mode);
-	ip_limit = regular ? IP_MAX : PIPE_BUF - sizeof(struct rec_head);
-	if (!regular)
-		rc = write_head();
-	else if (pcap_fd == STDOUT_FILENO)
-		rc = st.st_size > 0 ? -2 : write_head();
-	else {
-		/* Two ucats starting on one new file write one header. */
-		(void)flock(pcap_fd, LOCK_EX);
-		if (fstat(pcap_fd, &st) == -1)
-			rc = -1;
-		else if (st.st_size > 0)
-			rc = same_kind(pcap_fd, &st);
-		else
-			rc = write_head();
-		(void)flock(pcap_fd, LOCK_UN);
 	}
-	if (rc == 0)
+	if (fstat(c->fd, &st) == 0) {
+		c->regular = S_ISREG(st.st_mode);
+		c->ip_limit = c->regular ? IP_MAX :
+		    PIPE_BUF - sizeof(struct rec_head);
+		rc = begin_file(c->fd, &st);
+	}
+	if (rc == 0) {
+		*out = c;
 		return 0;
-fail:
+	}
 	saved = errno;
-	if (pcap_fd != STDOUT_FILENO)
-		close(pcap_fd);
-	pcap_fd = -1;
+	if (c->fd != STDOUT_FILENO)
+		close(c->fd);
+	free(c);
 	errno = saved;
-	return rc == -2 ? -2 : -1;
-}
-
-bool
-pcap_on(void)
-{
-	return pcap_fd != -1;
+	return rc;
 }
 
 /*
@@ -493,110 +512,119 @@ pcap_on(void)
  * the server).
  */
 static void
-conn_setup(unsigned long number, bool stream, bool gt_client)
+conn_setup(struct pcap *c, unsigned long number, bool stream, bool gt_client)
 {
 	uint32_t isn;
 
-	stamp();
+	stamp(c);
 	/* Four a microsecond, as RFC 793's clock. */
-	isn = (uint32_t)now.tv_sec * 4000000u + (uint32_t)(now.tv_nsec / 250);
-	memset(&conn, 0, sizeof(conn));
-	conn.on = true;
-	conn.stream = stream;
-	conn.reset = -1;
-	conn.gt = gt_client ? CLIENT : SERVER;
-	conn.side[SERVER].ip = SERVER_IP;
-	conn.side[SERVER].port = server_port;
-	conn.side[SERVER].seq = isn ^ 0x5bd1e995u;
-	conn.side[CLIENT].ip = CLIENT_NET | run << 16 | (number & 0xffff);
-	conn.side[CLIENT].port = (uint16_t)(CLIENT_PORT + (number - 1) %
+	isn = (uint32_t)c->now.tv_sec * 4000000u + (uint32_t)(c->now.tv_nsec / 250);
+	memset(&c->conn, 0, sizeof(c->conn));
+	c->conn.on = true;
+	c->conn.stream = stream;
+	c->conn.reset = -1;
+	c->conn.gt = gt_client ? CLIENT : SERVER;
+	c->conn.side[SERVER].ip = SERVER_IP;
+	c->conn.side[SERVER].port = c->server_port;
+	c->conn.side[SERVER].seq = isn ^ 0x5bd1e995u;
+	c->conn.side[CLIENT].ip = CLIENT_NET | c->run << 16 | (number & 0xffff);
+	c->conn.side[CLIENT].port = (uint16_t)(CLIENT_PORT + (number - 1) %
 	    CLIENT_PORTS);
-	conn.side[CLIENT].seq = isn;
+	c->conn.side[CLIENT].seq = isn;
 }
 
 void
-pcap_begin(unsigned long number, bool stream, bool gt_client)
+pcap_begin(struct pcap *c, unsigned long number, bool stream, bool gt_client)
 {
-	if (pcap_fd == -1)
+	if (c->fd == -1)
 		return;
-	conn_setup(number, stream, gt_client);
+	conn_setup(c, number, stream, gt_client);
 	if (!stream)
 		return;
-	tcp_segment(CLIENT, TCP_SYN, NULL, 0);
-	tcp_segment(SERVER, TCP_SYN | TCP_ACK, NULL, 0);
-	tcp_segment(CLIENT, TCP_ACK, NULL, 0);
-	flush();
+	tcp_segment(c, CLIENT, TCP_SYN, NULL, 0);
+	tcp_segment(c, SERVER, TCP_SYN | TCP_ACK, NULL, 0);
+	tcp_segment(c, CLIENT, TCP_ACK, NULL, 0);
+	flush(c);
 }
 
 /* Connection number's server could not be reached (a relay's TARGET):
  * the client's SYN, and a RST for an answer, as a refused TCP connect
  * shows. */
 void
-pcap_refused(unsigned long number)
+pcap_refused(struct pcap *c, unsigned long number)
 {
-	if (pcap_fd == -1)
+	if (c->fd == -1)
 		return;
-	conn_setup(number, true, true);
-	tcp_segment(CLIENT, TCP_SYN, NULL, 0);
-	conn.side[SERVER].seq = 0;
-	tcp_segment(SERVER, TCP_RST | TCP_ACK, NULL, 0);
-	flush();
-	conn.on = false;
+	conn_setup(c, number, true, true);
+	tcp_segment(c, CLIENT, TCP_SYN, NULL, 0);
+	c->conn.side[SERVER].seq = 0;
+	tcp_segment(c, SERVER, TCP_RST | TCP_ACK, NULL, 0);
+	flush(c);
+	c->conn.on = false;
 }
 
 /* n bytes that moved the way of mark ('>' or '<'). */
 void
-pcap_chunk(char mark, const char *p, size_t n)
+pcap_chunk(struct pcap *c, char mark, const char *p, size_t n)
 {
-	if (pcap_fd == -1 || !conn.on)
+	if (c->fd == -1 || !c->conn.on)
 		return;
-	stamp();
-	if (conn.stream)
-		tcp_data(side_of(mark), p, n);
+	stamp(c);
+	if (c->conn.stream)
+		tcp_data(c, side_of(c, mark), p, n);
 	else
-		udp_message(side_of(mark), p, n);
-	flush();
+		udp_message(c, side_of(c, mark), p, n);
+	flush(c);
 }
 
 /* The end of data the way of mark: a FIN. */
 void
-pcap_fin(char mark)
+pcap_fin(struct pcap *c, char mark)
 {
-	int from = side_of(mark);
+	int from = side_of(c, mark);
 
-	if (pcap_fd == -1 || !conn.on || !conn.stream || conn.reset != -1 ||
-	    conn.side[from].fin)
+	if (c->fd == -1 || !c->conn.on || !c->conn.stream || c->conn.reset != -1 ||
+	    c->conn.side[from].fin)
 		return;
-	stamp();
-	tcp_fin(from);
-	flush();
+	stamp(c);
+	tcp_fin(c, from);
+	flush(c);
 }
 
 /* The side mark's data came from reset the connection.  What ucat had
  * read still goes to the other side: the RST ends the connection after
  * it. */
 void
-pcap_reset(char mark)
+pcap_reset(struct pcap *c, char mark)
 {
-	if (conn.reset == -1)
-		conn.reset = side_of(mark);
+	if (c->conn.reset == -1)
+		c->conn.reset = side_of(c, mark);
 }
 
 /* The connection is over: a RST from the side that reset it, or a FIN
  * from each side that said none yet. */
 void
-pcap_end(void)
+pcap_end(struct pcap *c)
 {
 	int i;
 
-	if (pcap_fd == -1 || !conn.on)
+	if (c->fd == -1 || !c->conn.on)
 		return;
-	stamp();
-	if (conn.stream && conn.reset != -1)
-		tcp_segment(conn.reset, TCP_RST | TCP_ACK, NULL, 0);
-	for (i = CLIENT; i <= SERVER && conn.stream && conn.reset == -1; i++)
-		if (!conn.side[i].fin)
-			tcp_fin(i);
-	flush();
-	conn.on = false;
+	stamp(c);
+	if (c->conn.stream && c->conn.reset != -1)
+		tcp_segment(c, c->conn.reset, TCP_RST | TCP_ACK, NULL, 0);
+	for (i = CLIENT; i <= SERVER && c->conn.stream && c->conn.reset == -1; i++)
+		if (!c->conn.side[i].fin)
+			tcp_fin(c, i);
+	flush(c);
+	c->conn.on = false;
+}
+
+/* Done with the capture (a file's is closed). */
+void
+pcap_close(struct pcap *c)
+{
+	if (c->fd > STDERR_FILENO)
+		close(c->fd);
+	free(c);
 }

@@ -3,8 +3,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,7 +11,7 @@
 /* Connects to TARGET, bound to -s first if given; a failure is reported
  * with TARGET's name. */
 static int
-connect_target(const struct options *o)
+connect_target(const struct options *o, struct trace *t)
 {
 	bool bind_failed;
 	int fd;
@@ -23,15 +21,15 @@ connect_target(const struct options *o)
 	if (fd == -1) {
 		sock_warn(bind_failed ? "bind" : "connect",
 		    bind_failed ? &o->src : &o->target);
-		dump_event("error: %s %s: %s", bind_failed ? "bind" :
+		trace_event(t, "error: %s %s: %s", bind_failed ? "bind" :
 		    "connect", bind_failed ? o->src.text : o->target.text,
 		    strerror(errno));
-		trace_refused(o->type == SOCK_STREAM);
+		trace_refused(t, o->type == SOCK_STREAM);
 		return -1;
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->target.text);
-	dump_connected(fd, &o->target);
+	trace_connected(t, fd, &o->target);
 	return fd;
 }
 
@@ -44,20 +42,26 @@ connect_target(const struct options *o)
  * or -1 (reported).
  */
 int
-relay_client(const struct options *o, int fd)
+relay_client(const struct options *o, struct trace *t, int fd)
 {
-	static char cbuf[END_BUF_SIZE], tbuf[END_BUF_SIZE];
 	struct end client, target;
-	int up, rc;
+	int up, rc = -1;
 
-	if ((up = connect_target(o)) == -1) {
+	if ((up = connect_target(o, t)) == -1) {
 		close(fd);
 		return -1;
 	}
 	sandbox_connected(o);
-	end_socket(&client, o, fd, o->addr.text, cbuf);
-	end_socket(&target, o, up, o->target.text, tbuf);
-	rc = pump_run(o, &client, &target);
+	if (end_socket(&client, o, t, fd, o->addr.text) == -1)
+		warn(NULL);
+	else if (end_socket(&target, o, t, up, o->target.text) == -1) {
+		warn(NULL);
+		end_free(&client);
+	} else {
+		rc = pump_run(o, t, &client, &target);
+		end_free(&client);
+		end_free(&target);
+	}
 	close(fd);
 	close(up);
 	return rc;
@@ -69,45 +73,15 @@ relay_client(const struct options *o, int fd)
  * the listening socket nor its file.  Returns the child's pid, or -1.
  */
 pid_t
-relay_spawn(const struct options *o, int lfd, int fd)
+relay_spawn(const struct options *o, struct trace *t, int lfd, int fd)
 {
-	sigset_t fatal, old, none;
 	pid_t pid;
 
-	/* A fatal signal in the child before it forgets the parent's files
-	 * would remove them. */
-	signals_fatal(&fatal);
-	sigprocmask(SIG_BLOCK, &fatal, &old);
-	if ((pid = fork()) != 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	if ((pid = signals_fork()) != 0)
 		return pid;
-	}
 	close(lfd);
 	sock_forget();
 	notify_forget();
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	_exit(relay_client(o, fd) == 0 ? 0 : 1);
-}
-
-/* Without -l: connects to ADDRESS, then joins it to TARGET once. */
-int
-relay_connect(const struct options *o)
-{
-	bool bind_failed;
-	int fd;
-
-	if (o->addr.inherited)
-		fd = o->addr.fd;
-	else if ((fd = sock_connect(o, &o->addr, NULL, &bind_failed)) == -1) {
-		sock_warn("connect", &o->addr);
-		return -1;
-	}
-	if (o->verbose)
-		warnx("connected to %s", o->addr.text);
-	sandbox_enter(o);
-	notify_connected(o);
-	trace_connect();
-	dump_connected(fd, &o->addr);
-	return relay_client(o, fd);
+	signals_unblock();
+	_exit(relay_client(o, t, fd) == 0 ? 0 : 1);
 }

@@ -271,13 +271,15 @@ allow_socket(struct prog *p, int family, int type)
 	load(p, offsetof(struct seccomp_data, nr));
 }
 
-/* prctl(2) only to add a filter, which can only take more away. */
+/* prctl(2) only to add a filter, which can only take more away, or to
+ * ask whether one is in place. */
 static void
 allow_more_filters(struct prog *p)
 {
-	jeq(p, SYS_prctl, 0, 4);
+	jeq(p, SYS_prctl, 0, 5);
 	load(p, ARG_LO(0));
-	jeq(p, PR_SET_SECCOMP, 0, 1);
+	jeq(p, PR_SET_SECCOMP, 1, 0);
+	jeq(p, PR_GET_SECCOMP, 0, 1);
 	ret(p, SECCOMP_RET_ALLOW);
 	ret(p, SECCOMP_RET_KILL_PROCESS);
 }
@@ -418,11 +420,6 @@ landlock_enter(const struct options *o)
 }
 #endif /* USE_LANDLOCK */
 
-#ifdef SECCOMP_ARCH
-/* A filter is in place, so that a relay can add its second. */
-static bool filtered;
-#endif
-
 /*
  * Confines ucat for the rest of its life, if o's mode allows (no program
  * to run, no --no-sandbox).  A failure to confine is an error: ucat would
@@ -453,7 +450,6 @@ sandbox_enter(const struct options *o)
 			warnx("not confined: this kernel has no seccomp filter");
 		return;
 	}
-	filtered = true;
 #endif
 }
 
@@ -466,7 +462,10 @@ void
 sandbox_connected(const struct options *o)
 {
 #ifdef SECCOMP_ARCH
-	if (filtered && seccomp_enter(o, false) == -1)
+	/* Only where the first is (not with --no-sandbox, nor on a kernel
+	 * without filters). */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2 &&
+	    seccomp_enter(o, false) == -1)
 		err(1, "sandbox: seccomp");
 #else
 	(void)o;

@@ -3,6 +3,8 @@
 
 #include <sys/wait.h>
 
+#include <poll.h>
+
 #include <err.h>
 #include <stdio.h>
 #include <errno.h>
@@ -73,7 +75,8 @@ who(int fd, const struct peer *pc, const struct options *o, char *text,
 
 /* Accepts the next client that passes --allow-uid and --allow-gid. */
 static int
-next_client(const struct options *o, int lfd, struct peer *pc)
+next_client(const struct options *o, struct trace *t, int lfd,
+    struct peer *pc)
 {
 	char text[ADDR_TEXT_MAX + 64];
 	int fd;
@@ -87,8 +90,8 @@ next_client(const struct options *o, int lfd, struct peer *pc)
 			who(fd, pc, o, text, sizeof(text));
 			if (o->verbose)
 				warnx("%s", text);
-			trace_connect();
-			dump_event("%s", text);
+			trace_connect(t);
+			trace_event(t, "%s", text);
 			return fd;
 		}
 		if (o->verbose && pc->known)
@@ -103,7 +106,7 @@ next_client(const struct options *o, int lfd, struct peer *pc)
 /* -e/-c or a relay, with -k: a child per client, at most --max-conns at
  * once. */
 static int
-serve_children(const struct options *o, int lfd)
+serve_children(const struct options *o, struct trace *t, int lfd)
 {
 	struct sigaction sa;
 	struct peer pc;
@@ -126,13 +129,13 @@ serve_children(const struct options *o, int lfd)
 		while (children >= o->max_conns)
 			sigsuspend(&old);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		fd = next_client(o, lfd, &pc);
+		fd = next_client(o, t, lfd, &pc);
 		sigprocmask(SIG_BLOCK, &chld, NULL);
 		if (fd == -1) {
 			warn("accept on %s", o->addr.text);
 			return -1;
 		}
-		if (o->relay && (pid = relay_spawn(o, lfd, fd)) == -1)
+		if (o->relay && (pid = relay_spawn(o, t, lfd, fd)) == -1)
 			warn("fork");
 		else if (!o->relay && (pid = exec_spawn(o, fd, fd, &pc)) == -1)
 			warn("exec %s", o->exec_argv[0]);
@@ -143,60 +146,97 @@ serve_children(const struct options *o, int lfd)
 }
 
 /*
- * -e/-c on a datagram socket: each message runs the program once with the
- * message as its stdin; what it prints goes back to the sender as one
- * message.  Messages are served one at a time.
+ * -e/-c on a datagram socket: each message runs the program once, with
+ * the message as its stdin, and what it prints goes back to that sender
+ * alone, as one message (exec_message).  Messages are served one at a
+ * time; a sender with no address cannot be answered, and its program's
+ * answer is dropped.
  */
 static int
-serve_datagrams(const struct options *o, int fd)
+serve_datagrams(const struct options *o, struct trace *t, int lfd)
 {
-	static char msg[DGRAM_MAX], reply[DGRAM_MAX];
-	char text[ADDR_TEXT_MAX];
-	struct sockaddr_un from;
-	socklen_t fromlen;
-	ssize_t n, rlen;
-	uint64_t in = 0, out = 0;
-	bool cut;
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	struct end l;
+	enum io r;
+	int rc = 0;
 
-	/* Traced as a listener's pump: what comes in is '<'. */
-	trace_begin(false, false);
-	for (;;) {
-		fromlen = sizeof(from);
-		n = recvfrom(fd, msg, sizeof(msg), MSG_TRUNC,
-		    (struct sockaddr *)&from, &fromlen);
-		if (n == -1) {
+	if (end_socket(&l, o, t, lfd, o->addr.text) == -1) {
+		warn(NULL);
+		return -1;
+	}
+	while (rc == 0) {
+		if (poll(&p, 1, -1) == -1) {
 			if (errno == EINTR)
 				continue;
-			warn("receive on %s", o->addr.text);
-			return -1;
+			warn("poll");
+			rc = -1;
+			break;
 		}
-		addr_format((struct sockaddr *)&from, fromlen, text,
-		    sizeof(text));
-		if ((size_t)n > sizeof(msg)) {
-			warnx("%s: message of %zd bytes from %s truncated to "
-			    "%zu", o->addr.text, n, text, sizeof(msg));
-			n = sizeof(msg);
+		/* A session of one message, counted on its own. */
+		l.quota = 1;
+		l.eof = l.closed = false;
+		l.peerlen = 0;
+		l.nread = l.nwritten = 0;
+		if ((r = message_read_batch(&l, &l.batch, p.revents)) == IO_FAIL)
+			rc = -1;
+		else if (r == IO_DONE) {
+			l.closed = l.peerlen == 0;
+			rc = exec_message(o, t, &l);
 		}
-		if (o->verbose)
-			warnx("message from %s", text);
-		trace_chunk('<', msg, (size_t)n, true, ++in);
-		rlen = exec_message(o, msg, (size_t)n, reply, sizeof(reply),
-		    &cut);
-		if (rlen == -1)
-			return -1;
-		if (cut)
-			warnx("reply to %s cut to %zd bytes", text, rlen);
-		if (rlen == 0)
-			continue;
-		if (fromlen <= sizeof(sa_family_t))
-			warnx("%s: the sender has no address; its reply is "
-			    "dropped", o->addr.text);
-		else if (sendto(fd, reply, (size_t)rlen, MSG_DONTWAIT,
-		    (struct sockaddr *)&from, fromlen) == -1)
-			warn("reply to %s", text);
-		else
-			trace_chunk('>', reply, (size_t)rlen, true, ++out);
 	}
+	end_free(&l);
+	return rc;
+}
+
+/* One client, then no more: its program, or its relay. */
+static int
+serve_one(const struct options *o, struct trace *t, int lfd)
+{
+	struct peer pc;
+	int fd;
+
+	if ((fd = next_client(o, t, lfd, &pc)) == -1) {
+		warn("accept on %s", o->addr.text);
+		return 1;
+	}
+	close(lfd);
+	if (o->exec_argv != NULL)
+		return exec_run(o, fd, &pc);
+	return relay_client(o, t, fd) == 0 ? 0 : 1;
+}
+
+/*
+ * Stdio pumped through each client in turn (-k), or through the one; a
+ * datagram listener's socket is its own client.  Stdin and stdout are
+ * one end for them all: what stdin still holds goes to the next client.
+ */
+static int
+serve_stdio(const struct options *o, struct trace *t, int lfd)
+{
+	struct end io;
+	struct peer pc;
+	int fd, rc = 0;
+
+	if (end_stdio(&io, o, t) == -1) {
+		warn(NULL);
+		return 1;
+	}
+	if (o->type == SOCK_DGRAM)
+		rc = pump_stdio(o, t, &io, lfd);
+	else
+		do {
+			if ((fd = next_client(o, t, lfd, &pc)) == -1) {
+				warn("accept on %s", o->addr.text);
+				rc = -1;
+				break;
+			}
+			if (!o->keep_open)
+				close(lfd);
+			rc = pump_stdio(o, t, &io, fd);
+			close(fd);
+		} while (o->keep_open && rc == 0);
+	end_free(&io);
+	return rc == 0 ? 0 : 1;
 }
 
 /*
@@ -205,32 +245,15 @@ serve_datagrams(const struct options *o, int fd)
  * clients are refused rather than left waiting.  Returns an exit status.
  */
 int
-serve_run(const struct options *o, int lfd)
+serve_run(const struct options *o, struct trace *t, int lfd)
 {
-	struct peer pc;
-	int fd, rc;
-
 	if (o->type == SOCK_DGRAM && o->exec_argv != NULL)
-		return serve_datagrams(o, lfd) == 0 ? 0 : 1;
+		return serve_datagrams(o, t, lfd) == 0 ? 0 : 1;
 	if (o->type == SOCK_DGRAM && o->relay)
-		return relay_client(o, lfd) == 0 ? 0 : 1;
-	if (o->type == SOCK_DGRAM)
-		return pump_stdio(o, lfd) == 0 ? 0 : 1;
+		return relay_client(o, t, lfd) == 0 ? 0 : 1;
 	if ((o->exec_argv != NULL || o->relay) && o->keep_open)
-		return serve_children(o, lfd) == 0 ? 0 : 1;
-	do {
-		if ((fd = next_client(o, lfd, &pc)) == -1) {
-			warn("accept on %s", o->addr.text);
-			return 1;
-		}
-		if (!o->keep_open)
-			close(lfd);
-		if (o->exec_argv != NULL)
-			return exec_run(o, fd, &pc);
-		if (o->relay)
-			return relay_client(o, fd) == 0 ? 0 : 1;
-		rc = pump_stdio(o, fd);
-		close(fd);
-	} while (o->keep_open && rc == 0);
-	return rc == 0 ? 0 : 1;
+		return serve_children(o, t, lfd) == 0 ? 0 : 1;
+	if (o->exec_argv != NULL || o->relay)
+		return serve_one(o, t, lfd);
+	return serve_stdio(o, t, lfd);
 }

@@ -1,18 +1,49 @@
-/* signals.c: the signals that end ucat, what they clean up, what a child gets. */
+/* signals.c: the signals that end ucat, the one list of what is undone at exit, and forks that no handler runs across. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ucat.h"
 
-/* The signals that end ucat after it removed its files (SPEC: SIGINT,
- * SIGTERM, SIGHUP); what a handler does must not be cut by another. */
+/* The signals that end ucat after it cleaned up (SPEC: SIGINT, SIGTERM,
+ * SIGHUP); what a handler does must not be cut by another. */
 static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
 #define NFATAL	(sizeof(fatal) / sizeof(fatal[0]))
 
-void
-signals_fatal(sigset_t *set)
+/*
+ * What is undone when ucat ends, however it ends: a normal exit (atexit)
+ * and a fatal signal walk this one list, latest first.  A handler reads
+ * it, so an entry is filled before it is counted, and each must be safe
+ * in a signal handler.
+ */
+#define CLEANUPS_MAX	8
+static void		(*cleanups[CLEANUPS_MAX])(void);
+static volatile sig_atomic_t ncleanups;
+
+static void
+clean_up(void)
+{
+	while (ncleanups > 0)
+		cleanups[--ncleanups]();
+}
+
+/* fn will run when ucat ends.  -1 when the list is full. */
+int
+signals_at_exit(void (*fn)(void))
+{
+	if (ncleanups == CLEANUPS_MAX)
+		return -1;
+	cleanups[ncleanups] = fn;
+	ncleanups++;
+	return 0;
+}
+
+static void
+fatal_set(sigset_t *set)
 {
 	size_t i;
 
@@ -21,19 +52,19 @@ signals_fatal(sigset_t *set)
 		sigaddset(set, fatal[i]);
 }
 
+/* The handler was reset on entry: undo what the list says, then die of
+ * sig. */
 static void
 on_fatal(int sig)
 {
-	/* The handler was reset on entry: remove our files, tell systemd
-	 * ucat stops, hand back what was claimed of a file on stdin and not
-	 * sent, then die of sig. */
-	sock_cleanup();
-	notify_stopping();
-	move_unclaim();
+	clean_up();
 	raise(sig);
 }
 
-/* SIGPIPE is never fatal: a closed reader is an EPIPE the pump handles. */
+/*
+ * SIGPIPE is never fatal (a closed reader is an EPIPE the pump handles),
+ * nor is SIGXFSZ; the fatal ones clean up first, and so does exit.
+ */
 void
 signals_setup(void)
 {
@@ -48,7 +79,7 @@ signals_setup(void)
 
 	sa.sa_handler = on_fatal;
 	sa.sa_flags = SA_RESETHAND;
-	signals_fatal(&sa.sa_mask);
+	fatal_set(&sa.sa_mask);
 	for (i = 0; i < NFATAL; i++) {
 		/* Ignored on entry (nohup, a script's &): stays ignored. */
 		if (sigaction(fatal[i], NULL, &old) == 0 &&
@@ -56,21 +87,56 @@ signals_setup(void)
 			continue;
 		sigaction(fatal[i], &sa, NULL);
 	}
+	(void)atexit(clean_up);
 }
 
-/* In a child about to exec: every signal ucat handles back to its
- * default, and none blocked. */
+/*
+ * fork(2) with every signal blocked across it: no handler of the parent's
+ * runs in the child before it has made itself its own (forgotten the
+ * parent's files, or reset what a program must not inherit).  The parent
+ * has its mask back on return; the child then calls signals_child or
+ * signals_unblock.
+ */
+pid_t
+signals_fork(void)
+{
+	sigset_t all, old;
+	pid_t pid;
+	int saved;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		return 0;
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return pid;
+}
+
+/* In a child that goes on as ucat: every signal let in. */
+void
+signals_unblock(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In a child about to exec: nothing of ucat's to undo, every signal ucat
+ * handles back to its default, and none blocked. */
 void
 signals_child(void)
 {
-	sigset_t none;
 	size_t i;
 
+	ncleanups = 0;
 	for (i = 0; i < NFATAL; i++)
 		signal(fatal[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGXFSZ, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	signals_unblock();
 }

@@ -443,3 +443,18 @@ sock_peer(int fd, const struct uaddr *ua, struct peer *pc)
 	pc->known = true;
 	return 0;
 }
+
+/* For ucat -V: what this build learns of a peer (sock_peer), and whether
+ * a seqpacket socket has credentials with every message (sock_prepare). */
+const char *
+sock_features(void)
+{
+	return ""
+#if defined(HAVE_UCRED) || defined(HAVE_GETPEEREID)
+	    " peercred"
+#endif
+#ifdef HAVE_PASSCRED
+	    " passcred"
+#endif
+	    ;
+}

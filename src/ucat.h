@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include <signal.h>
+#include <stdarg.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -139,6 +140,7 @@ int	addr_parse(const char *, struct uaddr *);
 int	addr_resolve(struct uaddr *);
 const char *addr_format(const struct sockaddr *, socklen_t, char *,
 	    size_t);
+const char *addr_features(void);
 
 /* place.c */
 /* Room for why a file is refused (place_append). */
@@ -162,19 +164,7 @@ void	sock_forget(void);
 int	sock_peer(int, const struct uaddr *, struct peer *);
 void	sock_cleanup(void);
 int	sock_hold(struct uaddr *);
-
-/* splice.c */
-enum move {
-	MOVE_COPY,			/* read(2) and write(2) through a buffer */
-	MOVE_SPLICE,			/* splice(2): the stdio end is a pipe */
-	MOVE_SENDFILE,			/* sendfile(2): stdin is a regular file */
-	MOVE_PIPE			/* splice(2) in and out of a pipe of
-					 * ucat's own: socket to socket */
-};
-enum move move_choose(int, bool);
-int	move_pipe(int [2], size_t *);
-ssize_t	move_fast(enum move, int, int);
-void	move_unclaim(void);
+const char *sock_features(void);
 
 /* Bytes read from an end and not yet written on: a whole message at
  * most, and -L's newline after it. */
@@ -187,7 +177,8 @@ struct buf {
 };
 
 enum end_kind {
-	END_STDIO,			/* stdin to read, stdout to write */
+	END_STDIO,			/* plain descriptors: stdin and stdout,
+					 * or a program's pipes */
 	END_STREAM,			/* a stream socket */
 	END_MESSAGE			/* a datagram or seqpacket socket */
 };
@@ -199,6 +190,32 @@ enum io {
 	IO_EOF,				/* the end gave its last byte */
 	IO_GONE,			/* the end takes nothing more */
 	IO_FAIL				/* reported: the session fails */
+};
+
+/*
+ * Messages taken from a message end at once (recvmmsg), each whole in a
+ * slot of DGRAM_MAX bytes of its own, and how far they have gone out.
+ * Only the pages a message touches are ever used.
+ */
+#define BATCH_MAX	32
+struct batch {
+	char		*area;		/* BATCH_MAX slots */
+	size_t		 len[BATCH_MAX];
+	int		 n;		/* messages in it */
+	int		 next;		/* the first not all gone out */
+	size_t		 off;		/* bytes of that one out (into a byte
+					 * end, its -L newline counted) */
+	bool		 full;		/* the last take filled it: more is
+					 * likely waiting */
+};
+#define BATCH_SLOT(b, i)	((b)->area + (size_t)(i) * DGRAM_MAX)
+
+/* The zero-copy move a stdio descriptor takes toward a stream socket. */
+enum fast {
+	FAST_UNKNOWN,			/* not looked at yet (splice.c does) */
+	FAST_NONE,			/* none: read(2) and write(2) */
+	FAST_SPLICE,			/* splice(2): it is a pipe */
+	FAST_SENDFILE			/* sendfile(2): stdin is a regular file */
 };
 
 /*
@@ -219,8 +236,15 @@ struct end {
 	bool		 nonblock;	/* O_NONBLOCK set by ucat */
 	bool		 reset;		/* a socket's peer reset it (ECONNRESET
 					 * on a read) */
-	enum move	 rmove;		/* zero-copy out of stdin */
-	enum move	 wmove;		/* zero-copy into stdout */
+	struct trace	*trace;		/* told of errors */
+	enum fast	 rfast;		/* zero-copy out of stdin */
+	enum fast	 wfast;		/* zero-copy into stdout */
+	struct batch	 batch;		/* a message end's: taken at once */
+	unsigned long	 quota;		/* messages still to take before its
+					 * end; 0: no limit */
+	bool		 program;	/* a program's pipes: closing its stdin
+					 * says the end, what it prints up to
+					 * its end is one message */
 	uint64_t	 nread;
 	uint64_t	 nwritten;
 	/* Sockets. */
@@ -240,9 +264,13 @@ struct end {
 };
 
 /* end.c */
-void	end_stdio(struct end *, const struct options *, char *);
-void	end_socket(struct end *, const struct options *, int, const char *,
-	    char *);
+int	end_stdio(struct end *, const struct options *, struct trace *);
+int	end_socket(struct end *, const struct options *, struct trace *,
+	    int, const char *);
+int	end_program(struct end *, struct trace *, int, int, const char *);
+void	end_free(struct end *);
+int	end_stdio_fill(void);
+int	end_stdio_check(const struct options *, const char **);
 enum io	end_read(struct end *, char *, size_t, size_t *);
 enum io	end_write(struct end *, const char *, size_t, size_t *);
 struct batch;
@@ -252,32 +280,85 @@ bool	end_ready(const struct end *);
 void	end_nonblock(struct end *, bool);
 void	end_warn(const struct end *, bool);
 
-/*
- * Messages taken from a message end at once (recvmmsg), each whole in a
- * slot of DGRAM_MAX bytes of its own, and how far they have gone out.
- * Only the pages a message touches are ever used.
- */
-#define BATCH_MAX	32
-struct batch {
-	char		*area;		/* BATCH_MAX slots */
-	size_t		 len[BATCH_MAX];
-	int		 n;		/* messages in it */
-	int		 next;		/* the first not all gone out */
-	size_t		 off;		/* bytes of that one out (into a byte
-					 * end, its -L newline counted) */
-	bool		 full;		/* the last take filled it: more is
-					 * likely waiting */
-};
-#define BATCH_SLOT(b, i)	((b)->area + (size_t)(i) * DGRAM_MAX)
-
 /* message.c */
 enum io	message_write(struct end *, const char *, size_t, size_t *);
 enum io	message_read_batch(struct end *, struct batch *, short);
 enum io	message_write_many(struct end *, struct iovec *, int, int *, bool *);
+const char *message_features(void);
+
+/*
+ * A flow moves what its source end gives to its destination end; how is
+ * its mover's business (move.c chooses it).  It is done when nothing
+ * more can go: its source ended and all went out, or its destination went
+ * away.
+ */
+struct flow;
+struct mover {
+	/* Input is wanted from the source; room in the destination. */
+	bool	(*wants_input)(const struct flow *);
+	bool	(*wants_room)(const struct flow *);
+	/* Something taken has not gone out yet. */
+	bool	(*pending)(const struct flow *);
+	/* What was taken goes on at once, with no poll for room (a send
+	 * never waits).  NULL: never. */
+	bool	(*eager)(const struct flow *);
+	/* More is waiting at the source already: take again, no poll.
+	 * NULL: never. */
+	bool	(*hot)(const struct flow *);
+	/* The source is ready (poll's revents): take from it. */
+	enum io	(*take)(struct flow *, short);
+	/* The destination has room: put out what was taken. */
+	enum io	(*give)(struct flow *);
+	/* The last flow left moves on its own, waiting in the move itself
+	 * (IO_AGAIN: it would not wait after all).  NULL: it cannot. */
+	enum io	(*wait)(struct flow *);
+	/* Lets go of what the mover holds.  NULL: nothing. */
+	void	(*stop)(struct flow *);
+};
+
+struct flow {
+	struct end	*src;
+	struct end	*dst;
+	const struct mover *mv;
+	const struct mover *fallback;	/* copying: where a move with no
+					 * copy cannot be made after all */
+	struct trace	*trace;		/* who sees what it delivers */
+	char		 mark;		/* '>' a to b, '<' b to a */
+	bool		 done;
+	/* Through ucat's memory (move.c). */
+	struct buf	*buf;		/* src's: read, not yet written */
+	bool		 whole;		/* one read is one message: only
+					 * into an empty buffer */
+	bool		 lines;		/* -L into messages: a line each */
+	bool		 newline;	/* -L out of messages: one after each */
+	bool		 held;		/* whole: a message (maybe empty) is in
+					 * buf */
+	bool		 collect;	/* all the source gives is one message
+					 * (a program's answer) */
+	bool		 cut;		/* collect: more came than one holds */
+	uint64_t	 offset;	/* stream bytes seen */
+	uint64_t	 messages;	/* messages seen */
+	/* With no copy (splice.c). */
+	bool		 blocked;	/* the destination was full */
+	int		 pipe[2];	/* socket to socket: stands for buf */
+	size_t		 pipecap;	/* bytes it holds */
+	size_t		 piped;		/* bytes in it */
+	bool		 pipefull;	/* it took nothing more (its slots, not
+					 * its bytes, ran out) */
+};
+
+/* move.c */
+void	move_choose(struct flow *, const struct options *);
+
+/* splice.c */
+const struct mover *splice_choose(struct flow *);
+void	splice_unclaim(void);
+const char *splice_features(void);
 
 /* pump.c */
-int	pump_run(const struct options *, struct end *, struct end *);
-int	pump_stdio(const struct options *, int);
+int	pump_run(const struct options *, struct trace *, struct end *,
+	    struct end *);
+int	pump_stdio(const struct options *, struct trace *, struct end *, int);
 
 /* once.c */
 volatile char *once_flag(void);
@@ -288,48 +369,79 @@ double	clock_now(void);
 int	clock_ms_until(double);
 
 /* signals.c */
-void	signals_fatal(sigset_t *);
+int	signals_at_exit(void (*)(void));
 void	signals_setup(void);
+pid_t	signals_fork(void);
+void	signals_unblock(void);
 void	signals_child(void);
 
 /* dump.c */
-int	dump_open(const char *, char *, size_t);
-bool	dump_on(void);
-void	dump_event(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	dump_connected(int, const struct uaddr *);
-void	dump_chunk(char, const char *, size_t, bool, uint64_t);
+struct dump;
+struct dump *dump_open(const char *, char *, size_t);
+void	dump_event(struct dump *, unsigned long, const char *, va_list)
+	    __attribute__((format(printf, 3, 0)));
+void	dump_chunk(struct dump *, unsigned long, char, const char *, size_t,
+	    bool, uint64_t);
+void	dump_close(struct dump *);
 
 /* pcap.c */
-int	pcap_open(const char *, unsigned short, char *, size_t);
-bool	pcap_on(void);
-void	pcap_begin(unsigned long, bool, bool);
-void	pcap_refused(unsigned long);
-void	pcap_chunk(char, const char *, size_t);
-void	pcap_fin(char);
-void	pcap_reset(char);
-void	pcap_end(void);
+struct pcap;
+int	pcap_open(struct pcap **, const char *, unsigned short, char *,
+	    size_t);
+void	pcap_begin(struct pcap *, unsigned long, bool, bool);
+void	pcap_refused(struct pcap *, unsigned long);
+void	pcap_chunk(struct pcap *, char, const char *, size_t);
+void	pcap_fin(struct pcap *, char);
+void	pcap_reset(struct pcap *, char);
+void	pcap_end(struct pcap *);
+void	pcap_close(struct pcap *);
+
+/*
+ * What ucat sees of the traffic, and who is told: the one handle that the
+ * places which move bytes are given (NULL observers: nobody).
+ */
+struct trace {
+	struct dump	*dump;		/* -x */
+	struct pcap	*pcap;		/* --pcap */
+	unsigned long	 conns;		/* connections numbered so far */
+	bool		 open_conn;	/* the last one numbered is not
+					 * closed */
+};
 
 /* trace.c */
-bool	trace_on(void);
-unsigned long trace_number(void);
-void	trace_connect(void);
-void	trace_begin(bool, bool);
-void	trace_chunk(char, const char *, size_t, bool, uint64_t);
-void	trace_eof(char, bool);
-void	trace_reset(char, const char *);
-void	trace_refused(bool);
-void	trace_end(void);
+void	trace_init(struct trace *, struct dump *, struct pcap *);
+bool	trace_on(const struct trace *);
+void	trace_connect(struct trace *);
+void	trace_event(struct trace *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	trace_connected(struct trace *, int, const struct uaddr *);
+void	trace_begin(struct trace *, bool, bool);
+void	trace_chunk(struct trace *, char, const char *, size_t, bool,
+	    uint64_t);
+void	trace_eof(struct trace *, char, bool);
+void	trace_reset(struct trace *, char, const char *);
+void	trace_refused(struct trace *, bool);
+void	trace_end(struct trace *);
+void	trace_close(struct trace *);
 
 /* activate.c */
-void	activate_env(void);
-int	activate_count(void);
+/* What systemd passed (LISTEN_FDS, LISTEN_FDNAMES), if it was for ucat. */
+struct activation {
+	int		 fds;		/* how many sockets, from fd 3 */
+	char		*names;		/* colon-separated; NULL: none */
+};
+void	activate_env(struct activation *);
 void	activate_default(struct uaddr *);
-int	activate_name(struct uaddr *);
-int	activate_inspect(struct uaddr *, int *, bool *);
+int	activate_inherit(struct options *, const struct activation *, char *);
+
+/* rules.c */
+#define RULES_WHY_MAX	512
+int	rules_addresses(const struct options *, bool, char *);
+int	rules_flags(const struct options *, char *);
 
 /* notify.c */
-void	notify_setup(int);
-void	notify_ready(const char *);
+void	notify_setup(void);
+void	notify_ready(int, const char *);
 void	notify_stopping(void);
 void	notify_forget(void);
 void	notify_connected(const struct options *);
@@ -338,14 +450,14 @@ void	notify_connected(const struct options *);
 ssize_t	fdpass_send(struct end *, const char *, size_t,
 	    const struct sockaddr *, socklen_t);
 void	fdpass_drop(struct msghdr *, const char *, bool);
+int	fdpass_copy(struct options *);
 
 /* relay.c */
-int	relay_client(const struct options *, int);
-pid_t	relay_spawn(const struct options *, int, int);
-int	relay_connect(const struct options *);
+int	relay_client(const struct options *, struct trace *, int);
+pid_t	relay_spawn(const struct options *, struct trace *, int, int);
 
 /* serve.c */
-int	serve_run(const struct options *, int);
+int	serve_run(const struct options *, struct trace *, int);
 
 /* sandbox.c */
 void	sandbox_enter(const struct options *);
@@ -353,11 +465,9 @@ void	sandbox_connected(const struct options *);
 const char *sandbox_features(void);
 
 /* exec.c */
-int	pipe_cloexec(int [2]);
 pid_t	exec_spawn(const struct options *, int, int, const struct peer *);
 int	exec_wait(pid_t, int *);
 int	exec_run(const struct options *, int, const struct peer *);
-ssize_t	exec_message(const struct options *, const char *, size_t, char *,
-	    size_t, bool *);
+int	exec_message(const struct options *, struct trace *, struct end *);
 
 #endif

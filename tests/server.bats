@@ -289,6 +289,28 @@ big_datagram() {
 		"$output"
 }
 
+@test "server: -w ends a datagram program that stays silent, and the next sender is served" {
+	need python3
+	# "slow" keeps its program silent far longer than -w; the next
+	# message must not wait for it.
+	listen srv -u -w 5 "$T/d" -c 'read x; [ "$x" != slow ] || sleep 100; echo "$x"'
+	run timeout 60 python3 - "$T/d" "$T/a" "$T/b" <<-'EOF'
+		import socket, sys
+		a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		a.bind(sys.argv[2])
+		a.sendto(b"slow\n", sys.argv[1])
+		b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		b.bind(sys.argv[3])
+		b.settimeout(50)
+		b.sendto(b"fast\n", sys.argv[1])
+		print(b.recv(100).decode().strip())
+	EOF
+	check_eq status 0 "$status"
+	check_eq "answer to the next sender" fast "$output"
+	grep -q "idle for 5 seconds" "$T/srv.err"
+	kill -0 "$srv_PID"
+}
+
 @test "server: -z tells whether something accepts, sending nothing" {
 	run "$UCAT" -z "$T/none"
 	check_eq "nothing there" 1 "$status"
