@@ -662,6 +662,7 @@ main(int argc, char **argv)
 	status = o.listen ? run_listen(&o, &t) : run_connect(&o, &t);
 	/* Past main's return nothing points at them: valgrind says lost. */
 	trace_close(&t);
+	free(act.names);
 	free(o.exec_argv);
 	free(o.allow_uid);
 	free(o.allow_gid);
