@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ucat.h"
 
@@ -133,14 +134,28 @@ parse_tcp(const char *text, struct uaddr *ua)
 	return 0;
 }
 
+/* The length of what looks like a type before a ':' (a word of letters,
+ * digits and '-'), 0 where there is none. */
+size_t
+addr_type_len(const char *text)
+{
+	size_t n = strspn(text, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+
+	return n > 0 && text[n] == ':' ? n : 0;
+}
+
 /*
  * "@name" is an abstract name whose length is exactly that of name (no NUL
  * padding), "@" alone asks the kernel for one, "unix:PATH" is a path
  * whatever it starts with, "tcp:..." a TCP address, "fd:N" and
- * "fdname:NAME" an inherited socket, anything else a path.  Returns -1
+ * "fdname:NAME" an inherited socket (type names in any case, as socat
+ * takes them), anything else a path, but for a word of letters, digits
+ * and '-' before a ':', which is a type ucat does not know.  Returns -1
  * with errno EINVAL (empty), ENAMETOOLONG, EAFNOSUPPORT (no abstract names
  * here), ERANGE (a port outside 1..65535), EDOM (a tcp: address that is
- * not HOST:PORT) or EBADF (fd: without a number, fdname: without a name).
+ * not HOST:PORT), EBADF (fd: without a number, fdname: without a name) or
+ * EPROTONOSUPPORT (an unknown type).
  */
 int
 addr_parse(const char *text, struct uaddr *ua)
@@ -151,16 +166,20 @@ addr_parse(const char *text, struct uaddr *ua)
 	ua->text = text;
 	ua->place.dir = ua->place.home = -1;
 
-	if (strncmp(text, "unix:", 5) == 0)
+	if (strncasecmp(text, "unix:", 5) == 0)
 		return parse_path(text + 5, ua);
-	if (strncmp(text, "tcp:", 4) == 0)
+	if (strncasecmp(text, "tcp:", 4) == 0)
 		return parse_tcp(text + 4, ua);
-	if (strncmp(text, "fd:", 3) == 0)
+	if (strncasecmp(text, "fd:", 3) == 0)
 		return parse_fd_addr(text + 3, ua);
-	if (strncmp(text, "fdname:", 7) == 0)
+	if (strncasecmp(text, "fdname:", 7) == 0)
 		return parse_fdname(text + 7, ua);
 	if (text[0] == '@')
 		return parse_abstract(text, ua);
+	if (addr_type_len(text) > 0) {
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
 	return parse_path(text, ua);
 }
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,8 @@ static const char usage_text[] =
 "  -L, --lines          messages: one line of stdin per message, and a\n"
 "                       newline after each message received\n"
 "  -q, --quit-after S   after stdin EOF, quit after S seconds (-1: never)\n"
-"  -w, --timeout S      connect timeout and idle timeout, in seconds\n"
+"  -w, --timeout S      connect timeout and idle timeout, in seconds (0:\n"
+"                       none)\n"
 "      --no-shutdown    do not half-close the socket at stdin EOF\n"
 "  -N                   half-close at stdin EOF: the default (nc's -N)\n"
 "  -U                   a Unix socket: the default, unless tcp: (nc's -U)\n"
@@ -211,37 +213,59 @@ command_arg(const char *flag, const char *text, bool shell)
 	errx(2, "%s: empty command", flag);
 }
 
+/* A usage error about the address text given as flag ("address",
+ * "target" or "-s"): "address 'X': ..." names the address. */
+static void __attribute__((noreturn, format(printf, 4, 5)))
+bad_addr(int status, const char *flag, const char *text, const char *fmt,
+    ...)
+{
+	char what[ADDR_TEXT_MAX + 64], msg[ADDR_TEXT_MAX + 128];
+	va_list ap;
+
+	if (strcmp(flag, "-s") == 0)
+		snprintf(what, sizeof(what), "-s: address '%s'", text);
+	else
+		snprintf(what, sizeof(what), "%s '%s'", flag, text);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errx(status, "%s%s", what, msg);
+}
+
 static void
 parse_addr(const char *flag, const char *text, struct uaddr *ua)
 {
 	if (addr_parse(text, ua) == 0) {
 		if (addr_resolve(ua) == 0)
 			return;
-		if (errno == EAGAIN)
-			errx(1, "%s: address '%s': no answer for host '%s'",
-			    flag, text, ua->host);
-		errx(2, "%s: address '%s': unknown host '%s'", flag, text,
-		    ua->host);
+		/* A name may resolve a minute later: not a usage error. */
+		bad_addr(1, flag, text, ": %s host '%s'", errno == EAGAIN ?
+		    "no answer for" : "unknown", ua->host);
 	}
 	switch (errno) {
 	case EINVAL:
-		errx(2, "%s: empty address", flag);
+		if (strcmp(flag, "-s") == 0)
+			errx(2, "-s: empty address");
+		errx(2, "empty %s", flag);
 	case ENAMETOOLONG:
-		errx(2, "%s: address '%s' is too long: at most %zu bytes%s",
-		    flag, text, ADDR_PATH_MAX,
-		    text[0] == '@' ? " after the @" : "");
+		bad_addr(2, flag, text, " is too long: at most %zu bytes%s",
+		    ADDR_PATH_MAX, text[0] == '@' ? " after the @" : "");
 	case ERANGE:
-		errx(2, "%s: address '%s': the port must be 1 to 65535", flag,
-		    text);
+		bad_addr(2, flag, text, ": the port must be 1 to 65535");
 	case EDOM:
-		errx(2, "%s: address '%s': expected tcp:HOST:PORT, "
-		    "tcp:[IPV6]:PORT or tcp:PORT", flag, text);
+		bad_addr(2, flag, text, ": expected tcp:HOST:PORT, "
+		    "tcp:[IPV6]:PORT or tcp:PORT");
 	case EBADF:
-		errx(2, "%s: address '%s': expected fd:N (a descriptor "
-		    "number) or fdname:NAME", flag, text);
+		bad_addr(2, flag, text, ": expected fd:N (a descriptor number) "
+		    "or fdname:NAME");
+	case EPROTONOSUPPORT:
+		bad_addr(2, flag, text, ": no address type '%.*s' (there are "
+		    "unix:, tcp:, fd:, fdname:); a file of that name is "
+		    "./%s or unix:%s", (int)addr_type_len(text), text, text,
+		    text);
 	default:
-		errx(2, "%s: address '%s': abstract names are not supported "
-		    "on this system", flag, text);
+		bad_addr(2, flag, text, ": abstract names are not supported "
+		    "on this system");
 	}
 }
 
@@ -566,7 +590,8 @@ run_connect(const struct options *o, struct trace *t)
 		}
 		if (bind_failed)
 			die_sock("bind", src != NULL ? src : &o->addr);
-		die_sock("connect", &o->addr);
+		sock_warn_connect(o, &o->addr);
+		exit(1);
 	}
 	if (o->verbose)
 		warnx("connected to %s", o->addr.text);

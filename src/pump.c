@@ -223,8 +223,8 @@ deadlines(struct session *s)
 	}
 	if (s->idle_at >= 0 && t >= s->idle_at &&
 	    (s->quit_at < 0 || s->idle_at < s->quit_at)) {
-		warnx("%s: idle for %g seconds, giving up", s->o->addr.text,
-		    s->o->timeout);
+		warnx("%s: idle for %g second%s, giving up", s->o->addr.text,
+		    s->o->timeout, s->o->timeout == 1 ? "" : "s");
 		trace_event(s->trace, "error: idle for %g seconds",
 		    s->o->timeout);
 		return -1;

@@ -105,14 +105,17 @@ rules_addresses(const struct options *o, bool src, char *why)
 static bool
 tcp(const struct options *o, char *why)
 {
-	const struct uaddr *to = o->relay ? &o->target : &o->addr;
-	bool any = o->addr.family != AF_UNIX ||
-	    (o->relay && o->target.family != AF_UNIX) ||
-	    (o->src_set && o->src.family != AF_UNIX);
+	const struct uaddr *to = o->relay ? &o->target : &o->addr, *t = NULL;
 
-	if (any && o->type != SOCK_STREAM)
-		return broken(why, "%s: a tcp: address is a stream",
-		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket");
+	if (o->addr.family != AF_UNIX)
+		t = &o->addr;
+	else if (o->relay && o->target.family != AF_UNIX)
+		t = &o->target;
+	else if (o->src_set && o->src.family != AF_UNIX)
+		t = &o->src;
+	if (t != NULL && o->type != SOCK_STREAM)
+		return broken(why, "%s: address '%s' is TCP, a stream",
+		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket", t->text);
 	if (o->listen && o->addr.family != AF_UNIX &&
 	    (o->allow_uid != NULL || o->allow_gid != NULL))
 		return broken(why, "--allow-uid, --allow-gid: a TCP peer has "
@@ -180,10 +183,12 @@ kind(const struct options *o, char *why)
 static bool
 way(const struct options *o, char *why)
 {
-	if (o->mode_set && (!o->listen || o->addr.abstract ||
-	    o->addr.family != AF_UNIX))
-		return broken(why, "-m: only a listening socket file has a "
-		    "mode");
+	if (o->mode_set && !o->listen)
+		return broken(why, "-m: only for listening (the mode of the "
+		    "socket file made)");
+	if (o->mode_set && (o->addr.abstract || o->addr.family != AF_UNIX))
+		return broken(why, "-m: address '%s' has no file to give a "
+		    "mode", o->addr.text);
 	if (o->listen && (o->probe || o->wait > 0))
 		return broken(why, "%s: only for connecting", o->probe ? "-z" :
 		    "--wait");

@@ -398,6 +398,90 @@ sock_warn(const char *what, const struct uaddr *ua)
 	}
 }
 
+static const char *
+type_name(int type)
+{
+	return type == SOCK_DGRAM ? "datagram" : type == SOCK_SEQPACKET ?
+	    "seqpacket" : "stream";
+}
+
+/* The flag that makes ucat's sockets of type: for advice. */
+static const char *
+type_flag(int type)
+{
+	return type == SOCK_DGRAM ? "-u" : type == SOCK_SEQPACKET ?
+	    "--seqpacket" : "";
+}
+
+/*
+ * The type of the socket bound at path, as the kernel lists it
+ * (/proc/net/unix, Linux): looked up, not connected to, so the server
+ * sees nothing.  -1 where it cannot be told.
+ */
+static int
+listed_type(const char *path)
+{
+	char line[256 + ADDR_PATH_MAX];
+	unsigned type;
+	FILE *f;
+	int at, found = -1;
+	size_t n;
+
+	if ((f = fopen("/proc/net/unix", "re")) == NULL)
+		return -1;
+	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
+		/* Num: RefCount Protocol Flags Type St Inode Path */
+		if (sscanf(line, "%*s %*x %*x %*x %x %*x %*u %n", &type,
+		    &at) != 1)
+			continue;
+		n = strcspn(line + at, "\n");
+		if (n == strlen(path) && memcmp(line + at, path, n) == 0)
+			found = (int)type;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * One line for a failed connect to ua, in words that say what to do:
+ * what is at a path that is not a socket, which type the socket there
+ * is and which flag would reach it, and that --wait ran out.
+ */
+void
+sock_warn_connect(const struct options *o, const struct uaddr *ua)
+{
+	const char *path = ua->sun.sun_path;
+	struct stat st;
+	int e = errno, type;
+
+	if (ua->family == AF_UNIX && !ua->abstract && e == ECONNREFUSED &&
+	    stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		warnx("connect %s: not a socket", ua->text);
+		return;
+	}
+	if (ua->family == AF_UNIX && !ua->abstract && e == EPROTOTYPE &&
+	    (type = listed_type(path)) > 0 && type != o->type) {
+		if (type == SOCK_STREAM)
+			warnx("connect %s: a stream socket; drop %s", ua->text,
+			    type_flag(o->type));
+		else if (o->type == SOCK_STREAM)
+			warnx("connect %s: a %s socket; add %s", ua->text,
+			    type_name(type), type_flag(type));
+		else
+			warnx("connect %s: a %s socket; use %s instead of %s",
+			    ua->text, type_name(type), type_flag(type),
+			    type_flag(o->type));
+		return;
+	}
+	if (o->wait > 0 && (e == ENOENT || e == ECONNREFUSED)) {
+		warnx("connect %s: %s, after waiting %g second%s", ua->text,
+		    strerror(e), o->wait, o->wait == 1 ? "" : "s");
+		return;
+	}
+	errno = e;
+	sock_warn("connect", ua);
+}
+
 /* In a child that serves one client: the parent's files are not its own
  * to remove. */
 void

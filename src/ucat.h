@@ -141,6 +141,7 @@ int	addr_resolve(struct uaddr *);
 const char *addr_format(const struct sockaddr *, socklen_t, char *,
 	    size_t);
 const char *addr_features(void);
+size_t	addr_type_len(const char *);
 
 /* place.c */
 /* Room for why a file is refused (place_append). */
@@ -160,6 +161,7 @@ int	sock_connect(const struct options *, const struct uaddr *,
 	    const struct uaddr *, bool *);
 void	sock_prepare(int, const struct options *);
 void	sock_warn(const char *, const struct uaddr *);
+void	sock_warn_connect(const struct options *, const struct uaddr *);
 void	sock_forget(void);
 int	sock_peer(int, const struct uaddr *, struct peer *);
 void	sock_cleanup(void);

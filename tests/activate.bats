@@ -155,7 +155,7 @@ os.execv(sys.argv[1], [sys.argv[1], "fd:3"])' "$UCAT"
 		"${lines[0]}"
 	run timeout 20 "$UCAT" fd:x
 	check_eq "not a number" 2 "$status"
-	[[ ${lines[0]} == "ucat: address: address 'fd:x': expected fd:N"* ]]
+	[[ ${lines[0]} == "ucat: address 'fd:x': expected fd:N"* ]]
 	listen srv -k "$T/s"
 	run timeout 20 "$UCAT" "$T/s" fd:0
 	check_eq "fd: target" 2 "$status"

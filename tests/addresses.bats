@@ -169,10 +169,10 @@ nothing_left() {
 	cd "$T"
 	run timeout 20 "$UCAT" ""
 	check_eq status 2 "$status"
-	check_eq output "ucat: address: empty address" "$output"
+	check_eq output "ucat: empty address" "$output"
 	run timeout 20 "$UCAT" -l ""
 	check_eq "listen status" 2 "$status"
-	check_eq "listen output" "ucat: address: empty address" "$output"
+	check_eq "listen output" "ucat: empty address" "$output"
 	run timeout 20 "$UCAT" -s "" "$T/s"
 	check_eq "-s status" 2 "$status"
 	check_eq "-s output" "ucat: -s: empty address" "$output"
@@ -198,7 +198,7 @@ nothing_left() {
 	for a in @name @; do
 		run timeout 20 "$UCAT" -l "$a"
 		check_eq "$a status" 2 "$status"
-		check_eq "$a error" "ucat: address: address '$a': abstract names are not supported on this system" "$output"
+		check_eq "$a error" "ucat: address '$a': abstract names are not supported on this system" "$output"
 	done
 	run timeout 20 "$UCAT" -s @c "$T/s"
 	check_eq "-s status" 2 "$status"
@@ -215,4 +215,39 @@ nothing_left() {
 	check_eq "lines" 1 "${#lines[@]}"
 	[[ $output == "ucat: -s: "*"$PAD"*"107"* ]]
 	nothing_left
+}
+
+@test "addresses: a type ucat does not know is a usage error naming those it knows" {
+	cd "$T"
+	local a word
+	for a in udp6:x sctp:x tpc:localhost:80 Foo-1:bar; do
+		word=${a%%:*}
+		run timeout 20 "$UCAT" "$a" </dev/null
+		check_eq "$a status" 2 "$status"
+		check_eq "$a error" "ucat: address '$a': no address type '$word' (there are unix:, tcp:, fd:, fdname:); a file of that name is ./$a or unix:$a" \
+			"$output"
+	done
+	run timeout 20 "$UCAT" -l "$T/s" sctp:x </dev/null
+	check_eq "target status" 2 "$status"
+	[[ $output == "ucat: target 'sctp:x': no address type 'sctp' "* ]]
+	nothing_left
+	# Named as the message says, such a file is just a file.
+	listen srv ./udp6:x </dev/null
+	[ -S "$T/udp6:x" ]
+	echo through | timeout 20 "$UCAT" unix:udp6:x
+	finish srv
+	check_eq "through the file" through "$(cat "$T/srv.out")"
+}
+
+@test "addresses: type names are taken in any case" {
+	cd "$T"
+	listen srv "UNIX:$T/u" </dev/null
+	[ -S "$T/u" ]
+	echo upper | timeout 20 "$UCAT" "Unix:$T/u"
+	finish srv
+	check_eq "UNIX:" upper "$(cat "$T/srv.out")"
+	# FD:N: a descriptor, not a file named FD:N.
+	run timeout 20 "$UCAT" -l FD:x </dev/null
+	check_eq "FD: status" 2 "$status"
+	[[ $output == "ucat: address 'FD:x': expected fd:N"* ]]
 }

@@ -181,7 +181,7 @@ except OSError:
 	finish flood2
 	finish idle
 	check_eq "-w status" 1 "$STATUS"
-	grep -q "idle for 1 seconds, giving up" "$T/idle.err"
+	grep -q "idle for 1 second, giving up" "$T/idle.err"
 }
 
 @test "batch: stdout closed by its reader mid-flood: no SIGPIPE, status 0" {

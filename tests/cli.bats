@@ -160,7 +160,7 @@ listing() {
 	ucat_run -d -w 1 "$T/s"
 	took=$((($(date +%s%N) - start) / 1000000))
 	check_eq status 1 "$STATUS"
-	check_eq stderr "ucat: $T/s: idle for 1 seconds, giving up" \
+	check_eq stderr "ucat: $T/s: idle for 1 second, giving up" \
 		"$(cat "$T/err")"
 	[ "$took" -ge 900 ] || { echo "gave up after $took ms" >&2; return 1; }
 	[ "$took" -lt 15000 ] || { echo "gave up after $took ms" >&2; return 1; }
@@ -182,7 +182,7 @@ listing() {
 	listen srv -d "$T/s" </dev/null
 	ucat_run --no-shutdown -q 30 -w 1 "$T/s"
 	check_eq status 1 "$STATUS"
-	check_eq stderr "ucat: $T/s: idle for 1 seconds, giving up" \
+	check_eq stderr "ucat: $T/s: idle for 1 second, giving up" \
 		"$(cat "$T/err")"
 	finish srv
 }

@@ -307,7 +307,7 @@ time.sleep(60)' "$T/d" "$T/full"
 	spawn srv "$UCAT" -v -l -u -L -w 1 "$T/d" < <(yes)
 	finish srv
 	check_eq status 1 "$STATUS"
-	grep -q "idle for 1 seconds" "$T/srv.err"
+	grep -q "idle for 1 second," "$T/srv.err"
 }
 
 @test "datagram: descriptors passed by a sender are not kept" {

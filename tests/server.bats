@@ -340,5 +340,5 @@ big_datagram() {
 @test "server: --wait gives up after its time, naming the address" {
 	run timeout 10 "$UCAT" --wait 0.3 "$T/never"
 	check_eq status 1 "$status"
-	check_eq message "ucat: connect $T/never: No such file or directory" "$output"
+	check_eq message "ucat: connect $T/never: No such file or directory, after waiting 0.3 seconds" "$output"
 }

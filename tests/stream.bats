@@ -224,3 +224,31 @@ sha_after() {
 	check_eq status 1 "$status"
 	[[ $output == *"$T/s: idle for 0.3 seconds"* ]]
 }
+
+@test "stream: a connect to a file, or to a socket of another type, says what to do" {
+	: >"$T/file"
+	run timeout 20 "$UCAT" "$T/file" </dev/null
+	check_eq "file status" 1 "$status"
+	check_eq file "ucat: connect $T/file: not a socket" "$output"
+	# Each type found out without a byte or a connection reaching it.
+	listen dg -u "$T/d" </dev/null
+	listen st -k "$T/s" </dev/null
+	listen sq -k --seqpacket "$T/q" </dev/null
+	local args want
+	while IFS='|' read -r args want; do
+		# shellcheck disable=SC2086 # the words are the arguments
+		run timeout 20 "$UCAT" $args </dev/null
+		check_eq "status of ucat $args" 1 "$status"
+		check_eq "ucat $args" "ucat: connect $want" "$output"
+	done <<-EOF
+		$T/d|$T/d: a datagram socket; add -u
+		--seqpacket $T/d|$T/d: a datagram socket; use -u instead of --seqpacket
+		-u $T/s|$T/s: a stream socket; drop -u
+		--seqpacket $T/s|$T/s: a stream socket; drop --seqpacket
+		$T/q|$T/q: a seqpacket socket; add --seqpacket
+		-u $T/q|$T/q: a seqpacket socket; use --seqpacket instead of -u
+	EOF
+	check_eq "connections to the stream listener" 0 "$(connections st)"
+	check_eq "connections to the seqpacket listener" 0 "$(connections sq)"
+	check_eq "messages to the datagram listener" "" "$(cat "$T/dg.out")"
+}

@@ -103,17 +103,30 @@ ucat: sent 12 bytes, received 14 bytes" "$output"
 		check_eq "status of ucat $args" 2 "$status"
 		check_eq "ucat $args" "ucat: $want" "$output"
 	done <<-'EOF'
-		tcp:0|address: address 'tcp:0': the port must be 1 to 65535
-		tcp:65536|address: address 'tcp:65536': the port must be 1 to 65535
-		tcp:http|address: address 'tcp:http': the port must be 1 to 65535
-		tcp:::1:80|address: address 'tcp:::1:80': expected tcp:HOST:PORT, tcp:[IPV6]:PORT or tcp:PORT
-		tcp:no-such-host.invalid:80|address: address 'tcp:no-such-host.invalid:80': unknown host 'no-such-host.invalid'
-		-u tcp:80|-u: a tcp: address is a stream
-		--seqpacket -l tcp:80|--seqpacket: a tcp: address is a stream
+		tcp:0|address 'tcp:0': the port must be 1 to 65535
+		tcp:65536|address 'tcp:65536': the port must be 1 to 65535
+		tcp:http|address 'tcp:http': the port must be 1 to 65535
+		tcp:::1:80|address 'tcp:::1:80': expected tcp:HOST:PORT, tcp:[IPV6]:PORT or tcp:PORT
+		-u tcp:80|-u: address 'tcp:80' is TCP, a stream
+		--seqpacket -l tcp:80|--seqpacket: address 'tcp:80' is TCP, a stream
+		--seqpacket /tmp/x tcp:80|--seqpacket: address 'tcp:80' is TCP, a stream
 		-l --allow-uid 0 tcp:80|--allow-uid, --allow-gid: a TCP peer has no credentials
-		-l -m 600 tcp:80|-m: only a listening socket file has a mode
+		-l -m 600 tcp:80|-m: address 'tcp:80' has no file to give a mode
 		-s /tmp/x tcp:80|-s: address '/tmp/x' is not of the kind of 'tcp:80'
 	EOF
+}
+
+@test "tcp: a host name that does not resolve is a failure naming it, not a usage error" {
+	# As in nc: the name may resolve a minute later.
+	run timeout 20 "$UCAT" tcp:no-such-host.invalid:80 </dev/null
+	check_eq status 1 "$status"
+	check_eq output "ucat: address 'tcp:no-such-host.invalid:80': unknown host 'no-such-host.invalid'" \
+		"$output"
+	run timeout 20 "$UCAT" -l "$T/s" tcp:no-such-host.invalid:80 </dev/null
+	check_eq "target status" 1 "$status"
+	check_eq "target output" "ucat: target 'tcp:no-such-host.invalid:80': unknown host 'no-such-host.invalid'" \
+		"$output"
+	[ ! -e "$T/s" ]
 }
 
 @test "tcp: unix:PATH is a path, whatever it starts with" {
