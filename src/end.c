@@ -35,6 +35,7 @@ end_stdio(struct end *e, const struct options *o, struct trace *t)
 	e->trace = t;
 	e->rfd = o->no_stdin ? -1 : STDIN_FILENO;
 	e->wfd = STDOUT_FILENO;
+	e->crlf = o->crlf;
 	e->instant = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	e->retry_at = -1;
 	return 0;
@@ -119,6 +120,11 @@ end_socket(struct end *e, const struct options *o, struct trace *t, int fd,
 	e->sendfds = o->send_fds;
 	e->nsendfds = o->nsend_fds;
 	e->fds_pending = o->nsend_fds > 0;
+	/* -W: this many messages, then the session is over. */
+	if (e->kind == END_MESSAGE && o->recv_limit > 0) {
+		e->quota = (unsigned long)o->recv_limit;
+		e->quota_ends = true;
+	}
 	sock_prepare(fd, o);
 	return 0;
 }

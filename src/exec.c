@@ -1,12 +1,14 @@
 /* exec.c: running the -e/-c program for a client or a message, UCSPI style. */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,4 +240,51 @@ exec_message(const struct options *o, struct trace *t, struct end *l)
 	if (pid != -1)
 		(void)exec_wait(pid, NULL);
 	return rc;
+}
+
+/* A file that can be run: regular and executable by ucat's user. */
+static int
+runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return faccessat(AT_FDCWD, path, X_OK, AT_EACCESS);
+}
+
+/*
+ * Whether -e's program can be run, found as execvp(3) finds it: a name
+ * with a '/' as it is, else the first of that name in PATH that can be run
+ * (an empty entry is the working directory).  -1 with errno ENOENT, or
+ * EACCES where one was found that cannot be run.
+ */
+int
+exec_check(const char *prog)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char file[PATH_MAX];
+	bool denied = false;
+	size_t len;
+
+	if (strchr(prog, '/') != NULL)
+		return runnable(prog);
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (p = path; p != NULL; p = end != NULL ? end + 1 : NULL) {
+		end = strchr(p, ':');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if ((size_t)snprintf(file, sizeof(file), "%.*s%s%s", (int)len,
+		    p, len > 0 ? "/" : "", prog) >= sizeof(file))
+			continue;
+		if (runnable(file) == 0)
+			return 0;
+		denied |= errno == EACCES;
+	}
+	errno = denied ? EACCES : ENOENT;
+	return -1;
 }

@@ -35,9 +35,10 @@ enum {
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
-static const char shortopts[] = ":c:de:hkLlm:Nq:s:UuVvw:x:z";
+static const char shortopts[] = ":Cc:de:hkLlm:Nq:s:UuVvW:w:x:z";
 
 static const struct option longopts[] = {
+	{ "crlf",	 no_argument,	    NULL, 'C' },
 	{ "sh-exec",	 required_argument, NULL, 'c' },
 	{ "no-stdin",	 no_argument,	    NULL, 'd' },
 	{ "exec",	 required_argument, NULL, 'e' },
@@ -51,6 +52,7 @@ static const struct option longopts[] = {
 	{ "dgram",	 no_argument,	    NULL, 'u' },
 	{ "version",	 no_argument,	    NULL, 'V' },
 	{ "verbose",	 no_argument,	    NULL, 'v' },
+	{ "recv-limit",	 required_argument, NULL, 'W' },
 	{ "timeout",	 required_argument, NULL, 'w' },
 	{ "hexdump",	 required_argument, NULL, 'x' },
 	{ "probe",	 no_argument,	    NULL, 'z' },
@@ -71,9 +73,10 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-"usage: ucat [-dkLlNUuVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
+"usage: ucat [-CdkLlNUuVvz] [--seqpacket] [--no-shutdown] [--keep-file]\n"
 "            [--no-splice] [--no-sandbox] [-c command] [-e program]\n"
-"            [-m mode] [-q secs] [-s address] [-w secs] [-x file]\n"
+"            [-m mode] [-q secs] [-s address] [-W count] [-w secs]\n"
+"            [-x file]\n"
 "            [--allow-gid list] [--allow-uid list] [--pcap file]\n"
 "            [--pcap-port port] [--max-conns n] [--ready-fd n]\n"
 "            [--send-fd n] [--wait secs] [address [target]]\n"
@@ -84,7 +87,9 @@ static const char usage_text[] =
 "  -d, --no-stdin       do not read standard input\n"
 "  -L, --lines          messages: one line of stdin per message, and a\n"
 "                       newline after each message received\n"
+"  -C, --crlf           send each newline of stdin as CRLF\n"
 "  -q, --quit-after S   after stdin EOF, quit after S seconds (-1: never)\n"
+"  -W, --recv-limit N   messages: quit once N have been received\n"
 "  -w, --timeout S      connect timeout and idle timeout, in seconds (0:\n"
 "                       none)\n"
 "      --no-shutdown    do not half-close the socket at stdin EOF\n"
@@ -274,6 +279,7 @@ static const struct {
 	int	 ch;
 	size_t	 field;
 } switches[] = {
+	{ 'C', offsetof(struct options, crlf) },
 	{ 'd', offsetof(struct options, no_stdin) },
 	{ 'k', offsetof(struct options, keep_open) },
 	{ 'L', offsetof(struct options, lines) },
@@ -299,6 +305,10 @@ parse_value(int ch, struct options *o, const char **src)
 			errx(2, "-e and -c: give one program only");
 		o->exec_argv = command_arg(ch == 'c' ? "-c" : "-e",
 		    optarg, ch == 'c');
+		/* A program that cannot run is said now, not at the first
+		 * client. */
+		if (ch == 'e' && exec_check(o->exec_argv[0]) == -1)
+			err(2, "-e %s", o->exec_argv[0]);
 		break;
 	case 'm':
 		if (parse_mode(optarg, &o->mode) == -1)
@@ -314,6 +324,11 @@ parse_value(int ch, struct options *o, const char **src)
 		break;
 	case 'w':
 		o->timeout = secs_arg("-w", optarg, false);
+		break;
+	case 'W':
+		if (parse_count(optarg, &o->recv_limit) == -1)
+			errx(2, "-W: invalid count '%s': expected 1 to %d",
+			    optarg, COUNT_MAX);
 		break;
 	case 'x':
 		o->dump = optarg;
@@ -444,8 +459,10 @@ check_rules(struct options *o, const char *src)
 	 * closes (a listener, --ready-fd) is never what it passes. */
 	if (fdpass_copy(o) == -1)
 		err(1, "--send-fd");
+	/* Unless -W says how many answers to wait for. */
 	if (isnan(o->quit_after))
-		o->quit_after = o->type == SOCK_DGRAM && !o->listen ? 0 : -1;
+		o->quit_after = o->type == SOCK_DGRAM && !o->listen &&
+		    o->recv_limit == 0 ? 0 : -1;
 }
 
 static void

@@ -94,8 +94,10 @@ bytes_input(const struct flow *f)
 		return !bytes_pending(f);
 	if (f->lines)
 		return !next_unit(f, &len, &used);
-	/* What does not fit one message is read and dropped. */
-	return f->collect || f->buf->tail < f->buf->size;
+	/* What does not fit one message is read and dropped; -C needs room
+	 * for a CR before what it reads. */
+	return f->collect || f->buf->tail + (f->src->crlf ? 1 : 0) <
+	    f->buf->size;
 }
 
 static bool
@@ -133,6 +135,35 @@ cut(struct flow *f)
 	return r;
 }
 
+/*
+ * -C: each LF of the n bytes at p that no CR comes before (the last byte
+ * of the read before counts) gets one, in place: there is room for n
+ * more.  Returns the new length.
+ */
+static size_t
+crlf(struct end *e, char *p, size_t n)
+{
+	size_t add = 0, total, i, j;
+	bool cr = e->cr;
+
+	for (i = 0; i < n; i++) {
+		add += p[i] == '\n' && !cr;
+		cr = p[i] == '\r';
+	}
+	total = n + add;
+	/* From the end: each byte moves up by the CRs still to put before
+	 * it. */
+	for (i = n, j = total; add > 0 && i-- > 0;) {
+		p[--j] = p[i];
+		if (p[i] == '\n' && !(i > 0 ? p[i - 1] == '\r' : e->cr)) {
+			p[--j] = '\r';
+			add--;
+		}
+	}
+	e->cr = cr;
+	return total;
+}
+
 /* One read into the buffer. */
 static enum io
 bytes_take(struct flow *f, short revents)
@@ -160,7 +191,12 @@ bytes_take(struct flow *f, short revents)
 		want = DGRAM_MAX;
 	else
 		want = (f->collect ? DGRAM_MAX : b->size) - b->tail;
+	/* -C: room for a CR before every byte read. */
+	if (f->src->crlf)
+		want /= 2;
 	r = end_read(f->src, b->data + b->tail, want, &n);
+	if (f->src->crlf)
+		n = crlf(f->src, b->data + b->tail, n);
 	b->tail += n;
 	f->held = r == IO_DONE && f->whole;
 	return r;
@@ -322,8 +358,9 @@ static const struct mover batch_mover = { batch_input, batch_pending,
 
 /*
  * How f moves, decided here once: out of a message end in batches; with
- * no copy where the kernel allows it and nothing must see the bytes (-x,
- * --pcap, --no-splice, descriptors to pass with them: splice.c); else
+ * no copy where the kernel allows it and nothing must see or change the
+ * bytes (-x, --pcap, --no-splice, -C, descriptors to pass with them:
+ * splice.c); else
  * through ucat's memory, which is also what a zero-copy move falls back
  * to where it cannot be made after all.
  */
@@ -342,7 +379,8 @@ move_choose(struct flow *f, const struct options *o)
 	f->mv = NULL;
 	if (f->src->kind == END_MESSAGE)
 		f->mv = &batch_mover;
-	else if (!o->no_splice && !trace_on(f->trace) && !f->dst->fds_pending)
+	else if (!o->no_splice && !trace_on(f->trace) &&
+	    !f->dst->fds_pending && !f->src->crlf)
 		f->mv = splice_choose(f);
 	if (f->mv == NULL)
 		f->mv = &bytes_mover;

@@ -29,7 +29,19 @@ struct session {
 	int		 hot;		/* takes without a poll in a row */
 	double		 quit_at;	/* -q; < 0: none */
 	double		 idle_at;	/* -w; < 0: none */
+	double		 start;
 };
+
+/* The counts of the socket connected to (-v at the end, and SIGUSR1),
+ * in ncat's words. */
+static void
+counts(const struct session *s)
+{
+	const struct end *b = s->flow[1].src;
+
+	warnx("sent %" PRIu64 " bytes, received %" PRIu64 " bytes in %.3f s",
+	    b->nwritten, b->nread, clock_now() - s->start);
+}
 
 static void
 active(struct session *s)
@@ -233,16 +245,19 @@ deadlines(struct session *s)
 }
 
 /*
- * Between two sockets, a reset on either side ends both at once: nothing
- * more is taken from either, and what was taken is still delivered.
+ * What stops a session taking more either way, while what was taken is
+ * still delivered: between two sockets, a reset on either side; and the
+ * last message -W counts.
  */
 static void
-reset(struct session *s)
+stop_taking(struct session *s)
 {
 	int i;
 
-	for (i = 0; i < 2 && s->relay && !s->reset; i++) {
-		if (!s->flow[i].src->reset)
+	for (i = 0; i < 2; i++) {
+		if (s->flow[i].src->quota_ends && s->flow[i].src->eof)
+			s->flow[0].src->eof = s->flow[1].src->eof = true;
+		if (!s->relay || s->reset || !s->flow[i].src->reset)
 			continue;
 		trace_reset(s->trace, s->flow[i].mark, s->flow[i].src->name);
 		s->flow[0].src->eof = s->flow[1].src->eof = true;
@@ -282,7 +297,9 @@ pump_loop(struct session *s)
 	int i;
 
 	for (;;) {
-		reset(s);
+		if (signals_counts_asked())
+			counts(s);
+		stop_taking(s);
 		for (i = 0; i < 2; i++) {
 			f = &s->flow[i];
 			if (!f->done && f->src->eof && !f->mv->pending(f))
@@ -353,6 +370,8 @@ pump_run(const struct options *o, struct trace *t, struct end *a,
 	flow_init(&s.flow[1], o, t, b, a);
 	s.flow[0].mark = '>';
 	s.flow[1].mark = '<';
+	s.start = clock_now();
+	(void)signals_counts_asked();
 	active(&s);
 	/* The side connected to is the server: TARGET, or the listener. */
 	trace_begin(t, b->kind != END_MESSAGE, s.relay || !o->listen);
@@ -363,8 +382,7 @@ pump_run(const struct options *o, struct trace *t, struct end *a,
 			s.flow[i].mv->stop(&s.flow[i]);
 	trace_end(t);
 	if (o->verbose)
-		warnx("sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
-		    b->nwritten, b->nread);
+		counts(&s);
 	return rc;
 }
 

@@ -67,9 +67,13 @@ relay(const struct options *o, bool src, char *why)
 	if (o->target.autobind)
 		return broken(why, "target '@': a name chosen by the kernel "
 		    "cannot be connected to");
-	if (o->no_stdin || o->lines || !isnan(o->quit_after))
+	if (o->no_stdin || o->lines || o->crlf || !isnan(o->quit_after))
 		return broken(why, "%s: a relay reads no standard input",
-		    o->no_stdin ? "-d" : o->lines ? "-L" : "-q");
+		    o->no_stdin ? "-d" : o->lines ? "-L" : o->crlf ? "-C" :
+		    "-q");
+	if (o->recv_limit > 0)
+		return broken(why, "-W: a relay ends with its connections, not "
+		    "after a count of messages");
 	if (src && o->keep_open)
 		return broken(why, "-s: with -k, concurrent connections to the "
 		    "target cannot share one address");
@@ -175,6 +179,16 @@ kind(const struct options *o, char *why)
 	if (o->lines && o->type == SOCK_STREAM)
 		return broken(why, "-L: needs -u or --seqpacket (a stream has "
 		    "no messages)");
+	if (o->recv_limit > 0 && o->type == SOCK_STREAM)
+		return broken(why, "-W: needs -u or --seqpacket (a stream has "
+		    "no messages to count)");
+	if (o->crlf && o->lines)
+		return broken(why, "-C: with -L no newline is sent");
+	if ((o->crlf || o->recv_limit > 0) && o->exec_argv != NULL)
+		return broken(why, "%s: the program of -e or -c has the socket "
+		    "itself", o->crlf ? "-C" : "-W");
+	if (o->crlf && o->no_stdin)
+		return broken(why, "-C: -d sends nothing");
 	return false;
 }
 

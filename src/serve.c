@@ -15,17 +15,59 @@
 
 #include "ucat.h"
 
-/* Running -k children; the SIGCHLD handler reaps them as they end. */
+/* Running -k children; the SIGCHLD handler reaps them as they end, and
+ * with -v says how each program ended. */
 static volatile sig_atomic_t children;
+static volatile sig_atomic_t tell_ends;
+
+/* p, then the decimal digits of v; safe in a signal handler. */
+static char *
+put_num(char *p, long v)
+{
+	char digits[24];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* "ucat: program 4242 exited with 0" (or "killed by signal 9"), in one
+ * write(2): no stdio in a handler. */
+static void
+tell_end(pid_t pid, int status)
+{
+	static const char head[] = "ucat: program ";
+	char line[96], *p = line;
+
+	memcpy(p, head, sizeof(head) - 1);
+	p = put_num(p + sizeof(head) - 1, (long)pid);
+	if (WIFSIGNALED(status)) {
+		memcpy(p, " killed by signal ", 18);
+		p = put_num(p + 18, WTERMSIG(status));
+	} else {
+		memcpy(p, " exited with ", 13);
+		p = put_num(p + 13, WEXITSTATUS(status));
+	}
+	*p++ = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)(p - line));
+}
 
 static void
 on_child(int sig)
 {
-	int saved = errno;
+	int saved = errno, status;
+	pid_t pid;
 
 	(void)sig;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		children--;
+		if (tell_ends)
+			tell_end(pid, status);
+	}
 	errno = saved;
 }
 
@@ -114,6 +156,7 @@ serve_children(const struct options *o, struct trace *t, int lfd)
 	pid_t pid;
 	int fd;
 
+	tell_ends = o->verbose > 0 && o->exec_argv != NULL;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_child;
 	sigemptyset(&sa.sa_mask);

@@ -24,6 +24,26 @@ static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
 static void		(*cleanups[CLEANUPS_MAX])(void);
 static volatile sig_atomic_t ncleanups;
 
+/* SIGUSR1 came: the counts are asked for (dd's habit). */
+static volatile sig_atomic_t counts_asked;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	counts_asked = 1;
+}
+
+/* Whether SIGUSR1 asked for the counts since the last time. */
+bool
+signals_counts_asked(void)
+{
+	if (!counts_asked)
+		return false;
+	counts_asked = 0;
+	return true;
+}
+
 static void
 clean_up(void)
 {
@@ -76,6 +96,10 @@ signals_setup(void)
 	sigaction(SIGPIPE, &sa, NULL);
 	/* A file over its size limit (a dump, stdout) is EFBIG, warned of. */
 	sigaction(SIGXFSZ, &sa, NULL);
+	/* Asks for the counts, never ends ucat. */
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
 
 	sa.sa_handler = on_fatal;
 	sa.sa_flags = SA_RESETHAND;
@@ -137,6 +161,7 @@ signals_child(void)
 		signal(fatal[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGXFSZ, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signals_unblock();
 }

@@ -510,6 +510,11 @@ sock_peer(int fd, const struct uaddr *ua, struct peer *pc)
 	pc->known = false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
 		return -1;
+	/* What the kernel says where it has none (a datagram socket's). */
+	if (uc.pid == 0 && uc.uid == (uid_t)-1 && uc.gid == (gid_t)-1) {
+		errno = ENODATA;
+		return -1;
+	}
 	pc->pid = uc.pid;
 	pc->uid = uc.uid;
 	pc->gid = uc.gid;

@@ -63,6 +63,8 @@ trace_connected(struct trace *t, int fd, const struct uaddr *ua)
 	if (sock_peer(fd, ua, &pc) == 0)
 		trace_event(t, "connected to %s: pid %ld uid %ld gid %ld",
 		    ua->text, (long)pc.pid, (long)pc.uid, (long)pc.gid);
+	else if (ua->family == AF_UNIX)
+		trace_event(t, "connected to %s: no credentials", ua->text);
 	else
 		trace_event(t, "connected to %s", ua->text);
 }

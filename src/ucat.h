@@ -81,6 +81,8 @@ struct options {
 	bool		no_shutdown;	/* --no-shutdown */
 	bool		shutdown_asked;	/* -N, nc's: the default anyway */
 	bool		lines;		/* -L */
+	bool		crlf;		/* -C */
+	long		recv_limit;	/* -W; 0: none */
 	bool		keep_file;	/* --keep-file */
 	bool		no_splice;	/* --no-splice */
 	bool		no_sandbox;	/* --no-sandbox */
@@ -244,6 +246,9 @@ struct end {
 	struct batch	 batch;		/* a message end's: taken at once */
 	unsigned long	 quota;		/* messages still to take before its
 					 * end; 0: no limit */
+	bool		 quota_ends;	/* -W: the last one ends the session */
+	bool		 crlf;		/* -C: a newline read goes as CRLF */
+	bool		 cr;		/* -C: the last byte read was a CR */
 	bool		 program;	/* a program's pipes: closing its stdin
 					 * says the end, what it prints up to
 					 * its end is one message */
@@ -376,6 +381,7 @@ void	signals_setup(void);
 pid_t	signals_fork(void);
 void	signals_unblock(void);
 void	signals_child(void);
+bool	signals_counts_asked(void);
 
 /* dump.c */
 struct dump;
@@ -471,5 +477,6 @@ pid_t	exec_spawn(const struct options *, int, int, const struct peer *);
 int	exec_wait(pid_t, int *);
 int	exec_run(const struct options *, int, const struct peer *);
 int	exec_message(const struct options *, struct trace *, struct end *);
+int	exec_check(const char *);
 
 #endif

@@ -208,3 +208,10 @@ time.sleep(30)' "$T/s"
 	check_eq stderr "ucat: $T/s: idle for 1.9 seconds, giving up" \
 		"$(cat "$T/err")"
 }
+
+@test "cli: the manual is clean for mandoc -Tlint -W warning" {
+	need mandoc
+	run mandoc -Tlint -W warning "$TESTS_DIR/../man/ucat.1"
+	check_eq "mandoc says" "" "$output"
+	check_eq "mandoc status" 0 "$status"
+}

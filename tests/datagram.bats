@@ -346,3 +346,25 @@ for i in range(5):
 	check_eq "escape bytes" 0 \
 		"$(cat "$T/srv.err" "$T/dump" | tr -cd '\033' | wc -c)"
 }
+
+@test "datagram: -W N quits once N messages came, answers to a request included" {
+	listen srv -u "$T/d" -c 'tr a-z A-Z'
+	# No -q: the client waits for its one answer, then quits at once.
+	run timeout 20 "$UCAT" -u -W 1 "$T/d" <<<query
+	check_eq status 0 "$status"
+	check_eq answer QUERY "$output"
+	run timeout 20 "$UCAT" -u -L -W 2 "$T/d" <<<"$(printf 'one\ntwo')"
+	check_eq "two answers" "$(printf 'ONE\nTWO')" "$output"
+	# A listener: the count, then done, stdin or not.
+	mkfifo "$T/in"
+	exec 4<>"$T/in"
+	listen lis -u -L -W 2 "$T/e" <&4
+	printf 'a\nb\nc\n' | timeout 20 "$UCAT" -u -L "$T/e"
+	finish lis
+	exec 4>&-
+	check_eq "listener status" 0 "$STATUS"
+	check_eq "listener got" "$(printf 'a\nb')" "$(cat "$T/lis.out")"
+	run timeout 20 "$UCAT" -W 1 "$T/d"
+	check_eq "stream status" 2 "$status"
+	[[ $output == "ucat: -W: needs -u or --seqpacket"* ]]
+}

@@ -256,8 +256,7 @@ check_received_burst() {
 	# half-close, then closed, and ucat delivered all of it.
 	printf '+PONG\r\n' >"$T/expected"
 	cmp "$T/expected" "$T/pong"
-	check_eq "byte counts" "ucat: sent 6 bytes, received 7 bytes" \
-	    "$(tail -n 1 "$T/ucat.err")"
+	[[ $(tail -n 1 "$T/ucat.err") =~ ^ucat:\ sent\ 6\ bytes,\ received\ 7\ bytes\ in\ [0-9]+\.[0-9]{3}\ s$ ]]
 
 	# Pipelined commands, answered in order.
 	printf 'SET k vv\r\nGET k\r\nQUIT\r\n' |

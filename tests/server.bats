@@ -159,18 +159,44 @@ MANY_LIMIT=300
 	kill -0 "$srv_PID"
 }
 
-@test "server: a program that cannot run is reported, and -k goes on" {
-	listen srv "$T/s" -e "$T/no-such-program"
-	timeout 10 "$UCAT" "$T/s" </dev/null || true
-	finish srv
-	check_eq status 1 "$STATUS"
-	grep -q "ucat: exec $T/no-such-program: No such file or directory" "$T/srv.err"
-	[ ! -e "$T/s" ]
+@test "server: an -e program that cannot run is a usage error at start" {
+	local prog
+	for prog in "$T/no-such-program" no-such-program-in-path "$T"; do
+		run timeout 10 "$UCAT" -l "$T/s" -e "$prog" </dev/null
+		check_eq "$prog status" 2 "$status"
+		[[ $output == "ucat: -e $prog: "* ]]
+		[ ! -e "$T/s" ]
+	done
+	: >"$T/not-executable"
+	run timeout 10 "$UCAT" -l "$T/s" -e "$T/not-executable" </dev/null
+	check_eq "not executable" \
+		"ucat: -e $T/not-executable: Permission denied" "$output"
+	# Found in PATH, as execvp finds it.
+	mkdir "$T/bin"
+	printf '#!/bin/sh\necho from-path\n' >"$T/bin/hello-ucat"
+	chmod +x "$T/bin/hello-ucat"
+	PATH="$T/bin:$PATH" listen srv "$T/s" -e hello-ucat
+	check_eq "from PATH" from-path "$(timeout 10 "$UCAT" "$T/s" </dev/null)"
+}
 
-	listen srv2 -k "$T/s2" -e "$T/no-such-program"
-	timeout 10 "$UCAT" "$T/s2" </dev/null || true
-	run "$UCAT" -z "$T/s2"
+@test "server: a program gone after the start is reported per client, and -k goes on" {
+	printf '#!/bin/sh\necho here\n' >"$T/prog"
+	chmod +x "$T/prog"
+	listen srv -k "$T/s" -e "$T/prog"
+	check_eq "while there" here "$(timeout 10 "$UCAT" "$T/s" </dev/null)"
+	rm "$T/prog"
+	timeout 10 "$UCAT" "$T/s" </dev/null || true
+	wait_for srv "ucat: exec $T/prog: No such file or directory"
+	run "$UCAT" -z "$T/s"
 	check_eq "still serving" 0 "$status"
+}
+
+@test "server: -v tells how each -k program ended" {
+	listen srv -k -v "$T/s" -c 'read x; [ "$x" = kill ] && kill -9 $$; exit 3'
+	echo bye | timeout 10 "$UCAT" "$T/s" >/dev/null || true
+	wait_for srv 'program [0-9]* exited with 3$'
+	echo kill | timeout 10 "$UCAT" "$T/s" >/dev/null || true
+	wait_for srv 'program [0-9]* killed by signal 9$'
 }
 
 @test "server: curl gets 200 from an HTTP responder on -k -c" {

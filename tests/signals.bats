@@ -316,3 +316,30 @@ sigpipe_client() {
 	check_eq "listener received bytes" 0 "$(wc -c <"$T/srv.out")"
 	grep -q 'sent 12 bytes, received 0 bytes' "$T/srv.err"
 }
+
+@test "signals: SIGUSR1 prints the counts at once and ucat goes on" {
+	mkfifo "$T/in" "$T/cin"
+	exec 4<>"$T/in" 5<>"$T/cin"
+	listen srv "$T/s" <&4
+	spawn cli "$UCAT" "$T/s" <&5
+	wait_for srv 'connection from'
+	echo hello >&4
+	wait_out cli hello
+	# Without -v too, and again.
+	kill -USR1 "$(ucat_of cli)"
+	wait_for cli 'sent 0 bytes, received 6 bytes in [0-9.]* s$'
+	kill -USR1 "$(ucat_of cli)"
+	for ((i = 0; i < 500; i++)); do
+		[ "$(grep -c 'received 6 bytes' "$T/cli.err")" = 2 ] && break
+		sleep 0.01
+	done
+	check_eq "count lines" 2 "$(grep -c 'received 6 bytes' "$T/cli.err")"
+	kill -0 "$cli_PID"
+	# A listener with no connection yet is not ended by it either.
+	listen idle "$T/t" </dev/null
+	kill -USR1 "$(ucat_of idle)"
+	run timeout 20 "$UCAT" "$T/t" <<<still
+	finish idle
+	check_eq "idle listener" still "$(cat "$T/idle.out")"
+	exec 4>&- 5>&-
+}

@@ -252,3 +252,22 @@ sha_after() {
 	check_eq "connections to the seqpacket listener" 0 "$(connections sq)"
 	check_eq "messages to the datagram listener" "" "$(cat "$T/dg.out")"
 }
+
+@test "stream: -C sends each newline of stdin as CRLF, once" {
+	listen srv "$T/s" </dev/null
+	printf 'GET / HTTP/1.0\nHost: x\r\n\n\nlast' |
+		timeout 20 "$UCAT" -C "$T/s"
+	finish srv
+	check_eq "bytes sent" "$(printf 'GET / HTTP/1.0\r\nHost: x\r\n\r\n\r\nlast' | od -c)" \
+		"$(od -c <"$T/srv.out")"
+	# What comes back is as it was.
+	printf 'a\nb\n' >"$T/reply"
+	listen srv2 "$T/s2" <"$T/reply"
+	check_eq "received" "$(printf 'a\nb' | od -c)" \
+		"$(timeout 20 "$UCAT" -C "$T/s2" </dev/null | head -c 3 | od -c)"
+	# Where stdin sends nothing, or lines: nothing for -C to do.
+	run timeout 20 "$UCAT" -C -l "$T/a" "$T/b"
+	check_eq "relay status" 2 "$status"
+	run timeout 20 "$UCAT" -C -u -L "$T/a"
+	check_eq "-L status" 2 "$status"
+}

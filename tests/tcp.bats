@@ -26,8 +26,8 @@ setup_file() {
 	run timeout 20 "$UCAT" -v "tcp:127.0.0.1:$port" <<<"from-client"
 	check_eq status 0 "$status"
 	check_eq output "ucat: connected to tcp:127.0.0.1:$port
-from-listener
-ucat: sent 12 bytes, received 14 bytes" "$output"
+from-listener" "$(sed '$d' <<<"$output")"
+	[[ ${lines[2]} =~ ^ucat:\ sent\ 12\ bytes,\ received\ 14\ bytes\ in\ [0-9.]+\ s$ ]]
 	finish srv
 	check_eq "listener got" from-client "$(cat "$T/srv.out")"
 	grep -q "connection from 127.0.0.1:[0-9]*$" "$T/srv.err"
@@ -127,6 +127,15 @@ ucat: sent 12 bytes, received 14 bytes" "$output"
 	check_eq "target output" "ucat: target 'tcp:no-such-host.invalid:80': unknown host 'no-such-host.invalid'" \
 		"$output"
 	[ ! -e "$T/s" ]
+}
+
+@test "tcp: TCP: in capitals is TCP" {
+	local port
+	port=$(free_port)
+	listen srv "TCP:$port" </dev/null
+	echo caps | timeout 20 "$UCAT" "Tcp:127.0.0.1:$port"
+	finish srv
+	check_eq "through TCP:" caps "$(cat "$T/srv.out")"
 }
 
 @test "tcp: unix:PATH is a path, whatever it starts with" {
