@@ -66,12 +66,13 @@ help_options() {
 	touch "$T/file" "$T/plain/one" "$T/plain/two"
 	stale "$T/a.sock"
 	stale "$T/dir/b.sock"
+	# Readline marks the directories with their / (-o filenames).
 	check_eq "sockets and directories" "$T/a.sock
-$T/dir/
-$T/plain/" "$(offers "$T/")"
+$T/dir
+$T/plain" "$(offers "$T/")"
 	check_eq "as -s's address" "$T/a.sock
-$T/dir/
-$T/plain/" "$(offers -s "$T/")"
+$T/dir
+$T/plain" "$(offers -s "$T/")"
 	check_eq "no socket: files" "$T/plain/one
 $T/plain/two" "$(offers "$T/plain/")"
 	need fish
@@ -85,6 +86,102 @@ $T/plain/two" "$(offers "$T/plain/")"
 	local name=@ucat-completion-$$-$RANDOM
 	listen srv "$name"
 	offers "${name:0:20}" | grep -qx -- "$name"
+}
+
+# shell_start SHELL: an interactive bash or zsh of the test's own, in a
+# tmux server of its own (killed by PID at teardown), with ucat's
+# completion loaded as the shell loads it and $T its working directory.
+shell_start() {
+	need tmux "$1"
+	TMUX_SOCK=ucat-$$-$RANDOM
+	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 200 -y 20 \
+		"env -i HOME=$T TERM=xterm PATH=$PATH $1 $([ "$1" = zsh ] &&
+		echo -f || echo --norc --noprofile) -i"
+	PIDS+=("$(tmux -L "$TMUX_SOCK" display -p '#{pid}')")
+	if [ "$1" = zsh ]; then
+		tmux -L "$TMUX_SOCK" send-keys "PS1='$ '; fpath=('$COMPLETIONS/zsh' \$fpath); autoload -U compinit; compinit -u -D; cd '$T'" Enter
+	else
+		tmux -L "$TMUX_SOCK" send-keys \
+			"PS1='$ '; source '$COMPLETIONS/bash/ucat'; cd '$T'" Enter
+	fi
+	# Ready once it has run that and then this.
+	tmux -L "$TMUX_SOCK" send-keys "echo shell-rea""dy" Enter
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		tmux -L "$TMUX_SOCK" capture-pane -p | grep -qx 'shell-ready' &&
+			break
+		sleep 0.01
+	done
+	TABS=0
+}
+
+# tab LINE: the command line the shell shows once LINE was typed and TAB
+# pressed: bash's own word splitting and readline's own replacing.  A
+# marker typed after the TAB says when readline has done it.
+tab() {
+	local mark line i
+	mark="#done$((++TABS))"
+	tmux -L "$TMUX_SOCK" send-keys C-u "$1" Tab
+	tmux -L "$TMUX_SOCK" send-keys -l "$mark"
+	for ((i = 0; i < 1000; i++)); do
+		line=$(tmux -L "$TMUX_SOCK" capture-pane -p |
+			grep -- "$mark\$" | tail -n 1)
+		[ -n "$line" ] && break
+		sleep 0.01
+	done
+	line=${line%"$mark"}
+	echo "${line#\$ }"
+}
+
+@test "completion: a real bash completes @name, unix:PATH, and a directory with one /" {
+	need_feature abstract
+	[ -r /proc/net/unix ] || skip "no /proc/net/unix"
+	local name=@ucat-tab-$$-$RANDOM
+	listen srv "$name" </dev/null
+	mkdir "$T/conc"
+	stale "$T/conc/s.sock"
+	shell_start bash
+	# A whole word is followed by a space, a directory by its /.
+	check_eq "@name" "ucat $name " "$(tab "ucat ${name:0:12}")"
+	check_eq "-s @name" "ucat -s $name " "$(tab "ucat -s ${name:0:12}")"
+	check_eq "directory" "ucat conc/" "$(tab "ucat con")"
+	check_eq "unix:" "ucat unix:conc/" "$(tab "ucat unix:co")"
+	check_eq "unix: socket" "ucat -l unix:conc/s.sock " \
+		"$(tab "ucat -l unix:conc/")"
+	check_eq "a socket" "ucat conc/s.sock " "$(tab "ucat conc/")"
+	tmux -L "$TMUX_SOCK" kill-server
+}
+
+@test "completion: a real zsh completes @name and unix:PATH" {
+	need_feature abstract
+	[ -r /proc/net/unix ] || skip "no /proc/net/unix"
+	local name=@ucat-zsh-$$-$RANDOM
+	listen srv "$name" </dev/null
+	mkdir "$T/conc"
+	stale "$T/conc/s.sock"
+	shell_start zsh
+	check_eq "@name" "ucat $name " "$(tab "ucat ${name:0:12}")"
+	check_eq "directory" "ucat conc/" "$(tab "ucat con")"
+	check_eq "unix:" "ucat unix:conc/" "$(tab "ucat unix:co")"
+	check_eq "unix: socket" "ucat -l unix:conc/s.sock " \
+		"$(tab "ucat -l unix:conc/")"
+	tmux -L "$TMUX_SOCK" kill-server
+}
+
+@test "completion: fish completes @name and unix:PATH too" {
+	need fish
+	need_feature abstract
+	[ -r /proc/net/unix ] || skip "no /proc/net/unix"
+	local name=@ucat-fish-$$-$RANDOM
+	listen srv "$name" </dev/null
+	mkdir "$T/conc"
+	stale "$T/conc/s.sock"
+	cd "$T"
+	fish -c "source '$COMPLETIONS/fish/ucat.fish'
+		complete -C 'ucat ${name:0:13}'" | grep -qx -- "$name"
+	check_eq "unix:" "unix:conc/s.sock" \
+		"$(fish -c "source '$COMPLETIONS/fish/ucat.fish'
+		complete -C 'ucat unix:conc/'")"
 }
 
 @test "completion: files for -x and --pcap, users and groups, commands, numbers" {

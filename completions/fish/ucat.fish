@@ -3,18 +3,31 @@
 
 function __ucat_addresses
     set -l token (commandline -ct)
+    # @name: the abstract names in use (Linux).
+    if string match -q -- '@*' $token
+        test -r /proc/net/unix
+        and awk 'NR > 1 && $8 ~ /^@/ { print $8 }' /proc/net/unix 2>/dev/null
+        return
+    end
+    # unix:PATH: the path after it, unix: kept.
+    set -l type ''
+    if string match -qi -- 'unix:*' $token
+        set type (string sub -l 5 -- $token)
+        set token (string sub -s 6 -- $token)
+    end
     set -l socks
     for f in $token*
-        test -S $f; and set -a socks $f
+        test -S $f; and set -a socks $type$f
     end
     if test (count $socks) -gt 0
         printf '%s\n' $socks
     else
-        __fish_complete_path $token
+        __fish_complete_path $token | string replace -r '^' -- $type
     end
 end
 
 complete -c ucat -f -a '(__ucat_addresses)'
+complete -c ucat -s C -l crlf -d 'Send each newline of stdin as CRLF'
 complete -c ucat -s c -l sh-exec -x -a '(__fish_complete_command)' -d 'Run /bin/sh -c CMD per client'
 complete -c ucat -s d -l no-stdin -d 'Do not read standard input'
 complete -c ucat -s e -l exec -x -a '(__fish_complete_command)' -d 'Run PROG ARGS per client, no shell'
@@ -30,6 +43,7 @@ complete -c ucat -s U -d 'A Unix socket (the default)'
 complete -c ucat -s u -l dgram -d 'Datagram socket'
 complete -c ucat -s V -l version -d 'Show the version and exit'
 complete -c ucat -s v -l verbose -d 'Report addresses, peers and byte counts'
+complete -c ucat -s W -l recv-limit -x -d 'Quit once this many messages came'
 complete -c ucat -s w -l timeout -x -d 'Connect and idle timeout'
 complete -c ucat -s x -l hexdump -r -F -d 'Append a hex dump of the traffic'
 complete -c ucat -s z -l probe -d 'Only check that something accepts'
