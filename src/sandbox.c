@@ -227,15 +227,14 @@ allow(struct prog *p, int nr)
 	ret(p, SECCOMP_RET_ALLOW);
 }
 
-/* ioctl only to ask whether stderr is a terminal (stdio does, on its
- * first message). */
+/* Call nr only with its argument i one of a and b. */
 static void
-allow_tty_ioctl(struct prog *p)
+allow_either(struct prog *p, int nr, int i, unsigned a, unsigned b)
 {
-	jeq(p, SYS_ioctl, 0, 5);
-	load(p, ARG_LO(1));
-	jeq(p, TCGETS, 1, 0);
-	jeq(p, TIOCGWINSZ, 0, 1);
+	jeq(p, (unsigned)nr, 0, 5);
+	load(p, ARG_LO(i));
+	jeq(p, a, 1, 0);
+	jeq(p, b, 0, 1);
 	ret(p, SECCOMP_RET_ALLOW);
 	ret(p, SECCOMP_RET_KILL_PROCESS);
 }
@@ -269,19 +268,6 @@ allow_socket(struct prog *p, int family, int type)
 	jeq(p, (unsigned)type, 0, 1);
 	ret(p, SECCOMP_RET_ALLOW);
 	load(p, offsetof(struct seccomp_data, nr));
-}
-
-/* prctl(2) only to add a filter, which can only take more away, or to
- * ask whether one is in place. */
-static void
-allow_more_filters(struct prog *p)
-{
-	jeq(p, SYS_prctl, 0, 5);
-	load(p, ARG_LO(0));
-	jeq(p, PR_SET_SECCOMP, 1, 0);
-	jeq(p, PR_GET_SECCOMP, 0, 1);
-	ret(p, SECCOMP_RET_ALLOW);
-	ret(p, SECCOMP_RET_KILL_PROCESS);
 }
 
 /* The filter for a pump, or (connecting) for a relay that has yet to
@@ -319,7 +305,10 @@ seccomp_enter(const struct options *o, bool connecting)
 		    !o->src.place.pinned)
 			allow(&p, SYS_fchdir);
 		allow_fork_clone(&p);
-		allow_more_filters(&p);
+		/* prctl(2) only to add a filter, which can only take more
+		 * away, or to ask whether one is in place. */
+		allow_either(&p, SYS_prctl, 0, PR_SET_SECCOMP,
+		    PR_GET_SECCOMP);
 	}
 #ifdef SYS_clone3
 	/* fork(2) may try clone3 first; its flags cannot be looked at, so
@@ -327,7 +316,9 @@ seccomp_enter(const struct options *o, bool connecting)
 	jeq(&p, SYS_clone3, 0, 1);
 	ret(&p, SECCOMP_RET_ERRNO | ENOSYS);
 #endif
-	allow_tty_ioctl(&p);
+	/* ioctl only to ask whether stderr is a terminal (stdio does, on
+	 * its first message). */
+	allow_either(&p, SYS_ioctl, 1, TCGETS, TIOCGWINSZ);
 	ret(&p, SECCOMP_RET_KILL_PROCESS);
 	if (p.n == MAX_INSNS)
 		errx(1, "sandbox: the filter is too long");
