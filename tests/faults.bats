@@ -58,6 +58,7 @@ until_piped() {
 # quiet NAME: NAME's stderr holds only -v reports, no error or warning.
 quiet() {
 	local v='listening on|connected to|connection from|sent [0-9]+ bytes'
+	v+='|program [0-9]+ (exited with|killed by signal) [0-9]+$'
 	check_eq "$1 stderr beyond -v" "" \
 		"$(grep -v -E "^ucat: ($v)" "$T/$1.err")"
 }
