@@ -321,10 +321,6 @@ while True:
     s.sendto(m.upper(), a)' "$T/back"
 	wait_for back ready
 	relay rel -u -l -x "$T/dump" "$T/front" "$T/back"
-	# Datagrams carry no credentials: the dump says so, and no made-up
-	# ones.
-	grep -q "connected to $T/back: no credentials\$" "$T/dump"
-	check_eq "made-up credentials" 0 "$(grep -c "uid 4294967295" "$T/dump" || true)"
 	spawn a "$UCAT" -u -s "$T/a" -q 20 "$T/front" <<<"from a"
 	wait_out a "FROM A"
 	spawn b "$UCAT" -u -s "$T/b" -q 20 "$T/front" <<<"from b"
@@ -333,4 +329,9 @@ while True:
 	check_eq "b got" "FROM B" "$(cat "$T/b.out")"
 	grep -q "message from $T/a" "$T/rel.err"
 	grep -q "message from $T/b" "$T/rel.err"
+	# Datagrams carry no credentials: the dump says so (it was written
+	# before any message went), and no made-up ones.
+	grep -q "connected to $T/back: no credentials\$" "$T/dump"
+	check_eq "made-up credentials" 0 \
+		"$(grep -c "uid 4294967295" "$T/dump" || true)"
 }
