@@ -89,18 +89,24 @@ connected(int fd)
 /*
  * A connected socket, or a datagram listener's, named name in messages,
  * with a buffer of END_BUF_SIZE bytes, and a message socket's batch (only
- * the pages its messages touch are ever used).  -1 with errno where they
- * could not be had.
+ * the pages its messages touch are ever used).  e starts zeroed, or as a
+ * socket end made before, whose buffers serve again (a -k listener's
+ * next client).  -1 with errno where they could not be had.
  */
 int
 end_socket(struct end *e, const struct options *o, struct trace *t, int fd,
     const char *name)
 {
+	char *data = e->buf.data, *area = e->batch.area;
+
 	memset(e, 0, sizeof(*e));
 	e->kind = o->type == SOCK_STREAM ? END_STREAM : END_MESSAGE;
-	if ((e->buf.data = malloc(END_BUF_SIZE)) == NULL ||
-	    (e->kind == END_MESSAGE && (e->batch.area = malloc(BATCH_MAX *
-	    (size_t)DGRAM_MAX)) == NULL)) {
+	e->buf.data = data;
+	e->batch.area = area;
+	if ((e->buf.data == NULL &&
+	    (e->buf.data = malloc(END_BUF_SIZE)) == NULL) ||
+	    (e->kind == END_MESSAGE && e->batch.area == NULL &&
+	    (e->batch.area = malloc(BATCH_MAX * (size_t)DGRAM_MAX)) == NULL)) {
 		end_free(e);
 		return -1;
 	}

@@ -574,12 +574,13 @@ run_listen(const struct options *o, struct trace *t)
 static int
 connect_stdio(const struct options *o, struct trace *t, int fd)
 {
-	struct end io;
+	struct end io, sock = { .kind = END_STREAM };
 	int rc;
 
 	if (end_stdio(&io, o, t) == -1)
 		err(1, NULL);
-	rc = pump_stdio(o, t, &io, fd);
+	rc = pump_stdio(o, t, &io, &sock, fd);
+	end_free(&sock);
 	end_free(&io);
 	return rc == 0 ? 0 : 1;
 }

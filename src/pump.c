@@ -388,19 +388,16 @@ pump_run(const struct options *o, struct trace *t, struct end *a,
 
 /*
  * Pumps between stdio (io, made once: with -k it serves every connection)
- * and the connected socket fd.
+ * and the connected socket fd, as the end sock (zeroed, or made for an
+ * earlier connection: its buffers serve again).
  */
 int
-pump_stdio(const struct options *o, struct trace *t, struct end *io, int fd)
+pump_stdio(const struct options *o, struct trace *t, struct end *io,
+    struct end *sock, int fd)
 {
-	struct end sock;
-	int rc;
-
-	if (end_socket(&sock, o, t, fd, o->addr.text) == -1) {
+	if (end_socket(sock, o, t, fd, o->addr.text) == -1) {
 		warn(NULL);
 		return -1;
 	}
-	rc = pump_run(o, t, io, &sock);
-	end_free(&sock);
-	return rc;
+	return pump_run(o, t, io, sock);
 }

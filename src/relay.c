@@ -44,7 +44,7 @@ connect_target(const struct options *o, struct trace *t)
 int
 relay_client(const struct options *o, struct trace *t, int fd)
 {
-	struct end client, target;
+	struct end client = { .kind = END_STREAM }, target = client;
 	int up, rc = -1;
 
 	if ((up = connect_target(o, t)) == -1) {

@@ -199,7 +199,7 @@ static int
 serve_datagrams(const struct options *o, struct trace *t, int lfd)
 {
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
-	struct end l;
+	struct end l = { .kind = END_STREAM };
 	enum io r;
 	int rc = 0;
 
@@ -256,7 +256,7 @@ serve_one(const struct options *o, struct trace *t, int lfd)
 static int
 serve_stdio(const struct options *o, struct trace *t, int lfd)
 {
-	struct end io;
+	struct end io, sock = { .kind = END_STREAM };
 	struct peer pc;
 	int fd, rc = 0;
 
@@ -265,7 +265,7 @@ serve_stdio(const struct options *o, struct trace *t, int lfd)
 		return 1;
 	}
 	if (o->type == SOCK_DGRAM)
-		rc = pump_stdio(o, t, &io, lfd);
+		rc = pump_stdio(o, t, &io, &sock, lfd);
 	else
 		do {
 			if ((fd = next_client(o, t, lfd, &pc)) == -1) {
@@ -275,9 +275,10 @@ serve_stdio(const struct options *o, struct trace *t, int lfd)
 			}
 			if (!o->keep_open)
 				close(lfd);
-			rc = pump_stdio(o, t, &io, fd);
+			rc = pump_stdio(o, t, &io, &sock, fd);
 			close(fd);
 		} while (o->keep_open && rc == 0);
+	end_free(&sock);
 	end_free(&io);
 	return rc == 0 ? 0 : 1;
 }

@@ -365,7 +365,8 @@ const char *splice_features(void);
 /* pump.c */
 int	pump_run(const struct options *, struct trace *, struct end *,
 	    struct end *);
-int	pump_stdio(const struct options *, struct trace *, struct end *, int);
+int	pump_stdio(const struct options *, struct trace *, struct end *,
+	    struct end *, int);
 
 /* once.c */
 volatile char *once_flag(void);
