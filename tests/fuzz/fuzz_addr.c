@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ucat.h"
 
@@ -35,7 +36,7 @@ round_trip(const char *text)
 		return;
 	/* tcp: a port in range, and a numeric host filled in (a name is
 	 * left to addr_resolve: parsing never asks the network). */
-	if (strncmp(text, "tcp:", 4) == 0) {
+	if (strncasecmp(text, "tcp:", 4) == 0) {
 		if (ua.port == 0 || (ua.family != AF_INET &&
 		    ua.family != AF_INET6 && ua.family != AF_UNSPEC) ||
 		    (ua.family != AF_UNSPEC && ua.sa.sa_family != ua.family))
@@ -43,7 +44,8 @@ round_trip(const char *text)
 		return;
 	}
 	/* fd:N and fdname:NAME: a number, or a name, and no address yet. */
-	if (strncmp(text, "fd:", 3) == 0 || strncmp(text, "fdname:", 7) == 0) {
+	if (strncasecmp(text, "fd:", 3) == 0 ||
+	    strncasecmp(text, "fdname:", 7) == 0) {
 		if (!ua.inherited || ua.len != 0 || (ua.fdname == NULL) ==
 		    (ua.fd < 0) || (ua.fdname != NULL && ua.fdname[0] == '\0'))
 			abort();
@@ -54,7 +56,7 @@ round_trip(const char *text)
 	    ua.len > sizeof(ua.sun) || ua.sun.sun_family != AF_UNIX)
 		abort();
 	/* unix:PATH is PATH as a path, whatever PATH starts with. */
-	if (strncmp(text, "unix:", 5) == 0) {
+	if (strncasecmp(text, "unix:", 5) == 0) {
 		if (ua.abstract || strlen(text + 5) + 1 + offsetof(struct
 		    sockaddr_un, sun_path) != ua.len ||
 		    memcmp(ua.sun.sun_path, text + 5, strlen(text + 5)) != 0)
