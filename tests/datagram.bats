@@ -349,11 +349,13 @@ for i in range(5):
 
 @test "datagram: -W N quits once N messages came, answers to a request included" {
 	listen srv -u "$T/d" -c 'tr a-z A-Z'
-	# No -q: the client waits for its one answer, then quits at once.
-	run timeout 20 "$UCAT" -u -W 1 "$T/d" <<<query
+	# No -q: the client waits for its one answer, then quits at once.  It
+	# binds with -s, where there is no autobind to be answered at.
+	run timeout 20 "$UCAT" -u -W 1 -s "$T/c" "$T/d" <<<query
 	check_eq status 0 "$status"
 	check_eq answer QUERY "$output"
-	run timeout 20 "$UCAT" -u -L -W 2 "$T/d" <<<"$(printf 'one\ntwo')"
+	run timeout 20 "$UCAT" -u -L -W 2 -s "$T/c" "$T/d" \
+	    <<<"$(printf 'one\ntwo')"
 	check_eq "two answers" "$(printf 'ONE\nTWO')" "$output"
 	# A listener: the count, then done, stdin or not.
 	mkfifo "$T/in"
