@@ -202,7 +202,7 @@ print(n)' "$T/front"
 	check_eq "listening socket" 666 "$(stat -c %a "$T/front")"
 	mkfifo "$T/idle"
 	exec 4<>"$T/idle"
-	timeout 60 "$UCAT" "$T/front" <"$T/idle" >/dev/null &
+	timeout 60 "$UCAT" "$T/front" <"$T/idle" >/dev/null 4>&- &
 	local cli=$!
 	wait_sock "$T/src"
 	# -s's file is made under the relay's umask, not with -m's mode.
@@ -210,6 +210,7 @@ print(n)' "$T/front"
 		"$(stat -c %a "$T/src")"
 	exec 4>&-
 	wait "$cli"
+	check_eq "client status" 0 "$?"
 	finish rel
 	run timeout 20 "$UCAT" -lk "$T/front" "$T/front"
 	check_eq "status of a relay to itself" 2 "$status"

@@ -231,10 +231,21 @@ relay_once() {
 		[ -S "$T/src" ]
 	done
 	check_eq "confined" "" "$(grep -i 'not confined' "$T/one.err")"
-	# Without -l: connected to both at once, the same.
+	# Without -l: connected to both at once, the same.  Two cats have
+	# nothing to say to each other: once both connections stand, the relay
+	# is ended by its pid.
 	spawn one "$UCAT" -v -s "$T/src" "$T/back" "$T/back"
+	local n
+	for ((n = 0; n < 1000; n++)); do
+		[ "$(grep -c 'connected to' "$T/one.err")" = 2 ] && break
+		kill -0 "$one_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	check_eq "connecting relay over a stale -s" 2 \
+	    "$(grep -c 'connected to' "$T/one.err")"
+	kill "$(ucat_of one)"
 	finish one
-	check_eq "connecting relay over a stale -s" 0 "$STATUS"
+	check_eq "ended by SIGTERM" 143 "$STATUS"
 	# Someone listens there: "address in use", and the client is closed.
 	spawn live "$UCAT" -v -l -k "$T/src" </dev/null
 	wait_for live 'listening on'
