@@ -133,14 +133,20 @@ tab() {
 	echo "${line#\$ }"
 }
 
-@test "completion: a real bash completes @name, unix:PATH, and a directory with one /" {
+# sockets_and_shell NAME SHELL: a listener on @NAME, a stale socket
+# conc/s.sock, and SHELL started in tmux with ucat's completion loaded.
+sockets_and_shell() {
 	need_feature abstract
 	[ -r /proc/net/unix ] || skip "no /proc/net/unix"
-	local name=@ucat-tab-$$-$RANDOM
-	listen srv "$name" </dev/null
+	listen srv "$1" </dev/null
 	mkdir "$T/conc"
 	stale "$T/conc/s.sock"
-	shell_start bash
+	shell_start "$2"
+}
+
+@test "completion: a real bash completes @name, unix:PATH, and a directory with one /" {
+	local name=@ucat-tab-$$-$RANDOM
+	sockets_and_shell "$name" bash
 	# A whole word is followed by a space, a directory by its /.
 	check_eq "@name" "ucat $name " "$(tab "ucat ${name:0:12}")"
 	check_eq "-s @name" "ucat -s $name " "$(tab "ucat -s ${name:0:12}")"
@@ -153,13 +159,8 @@ tab() {
 }
 
 @test "completion: a real zsh completes @name and unix:PATH" {
-	need_feature abstract
-	[ -r /proc/net/unix ] || skip "no /proc/net/unix"
 	local name=@ucat-zsh-$$-$RANDOM
-	listen srv "$name" </dev/null
-	mkdir "$T/conc"
-	stale "$T/conc/s.sock"
-	shell_start zsh
+	sockets_and_shell "$name" zsh
 	check_eq "@name" "ucat $name " "$(tab "ucat ${name:0:12}")"
 	check_eq "directory" "ucat conc/" "$(tab "ucat con")"
 	check_eq "unix:" "ucat unix:conc/" "$(tab "ucat unix:co")"
