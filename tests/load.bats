@@ -2,7 +2,7 @@
 # Load: many clients at once against -k -c cat, and thousands of connections
 # one after another against -k, with the server's fds, RSS and children
 # checked.  Every limit here is a hang guard: no case passes or fails by how
-# fast the machine is.
+# fast the machine is.  make check-load runs it (make check does not).
 
 load helpers
 
