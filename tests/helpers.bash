@@ -280,6 +280,27 @@ as_nobody() {
 	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups "$@"
 }
 
+# race_setup: $T/race, another user's directory, holds a directory d and a
+# link x to $T/victim, root's own and closed, holding the file target;
+# that user exchanges d and x as fast as it can.
+race_setup() {
+	need_nobody
+	mkdir -m 700 "$T/victim"
+	printf 'precious\n' >"$T/victim/target"
+	mkdir "$T/race"
+	chown "$NOBODY_UID:$NOBODY_GID" "$T/race"
+	as_nobody mkdir "$T/race/d"
+	as_nobody ln -s "$T/victim" "$T/race/x"
+	# The system's python3: one under root's home is not nobody's.
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(command -v python3) || skip "python3 is not installed"
+	as_nobody "$py" -c '' 2>/dev/null || skip "nobody cannot run $py"
+	spawn swap setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" \
+		--clear-groups "$py" "$TESTS_DIR/swap.py" swap "$T/race/d" \
+		"$T/race/x"
+	wait_for swap swapping
+}
+
 need() {
 	local c
 	for c in "$@"; do
