@@ -9,6 +9,16 @@ TESTS_DIR=${TESTS_DIR:-$BATS_TEST_DIRNAME}
 # A background process is killed after this many seconds whatever happens.
 BG_LIMIT=${BG_LIMIT:-60}
 
+# python3 is the system's where there is one: a version manager's shim in
+# front of it (pyenv's) costs most of a second a start, and the peers and
+# wrappers here start python thousands of times.
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]
+then
+	mkdir -p "$BATS_RUN_TMPDIR/bin" &&
+		ln -sfn /usr/bin/python3 "$BATS_RUN_TMPDIR/bin/python3" &&
+		PATH=$BATS_RUN_TMPDIR/bin:$PATH
+fi
+
 # make check-copy: every ucat on the read/write path (--no-splice).
 # make check-valgrind: every ucat under memcheck; reports fail the test.
 if [ -n "${UCAT_VALGRIND:-}" ]; then
