@@ -311,6 +311,21 @@ race_setup() {
 	wait_for swap swapping
 }
 
+# race_tries N: N runs of ucat -l at $T/race/d/target while the race goes
+# on, then N with --keep-file (each leaves a stale socket for the next);
+# the victim must be whole and its directory hold no socket.
+race_tries() {
+	run timeout 600 python3 "$TESTS_DIR/swap.py" tries "$1" "$UCAT" \
+		"$T/race/d/target" "$T/victim/target" -l
+	check_eq "runs without --keep-file" 0 "$status" || { echo "$output"; false; }
+	[ "$output" -gt 0 ]
+	run timeout 600 python3 "$TESTS_DIR/swap.py" tries "$1" "$UCAT" \
+		"$T/race/d/target" "$T/victim/target" -l --keep-file
+	check_eq "runs with --keep-file" 0 "$status" || { echo "$output"; false; }
+	[ "$output" -gt 0 ]
+	check_eq victim precious "$(cat "$T/victim/target")"
+}
+
 need() {
 	local c
 	for c in "$@"; do

@@ -216,13 +216,5 @@ mib_each() {
 @test "load: 2000 runs against a directory swapped for a link, the victim whole" {
 	local BG_LIMIT=$LOAD_LIMIT
 	race_setup
-	run timeout "$LOAD_LIMIT" python3 "$TESTS_DIR/swap.py" tries 1000 \
-		"$UCAT" "$T/race/d/target" "$T/victim/target" -l
-	check_eq "runs without --keep-file" 0 "$status" || { echo "$output"; false; }
-	[ "$output" -gt 0 ]
-	run timeout "$LOAD_LIMIT" python3 "$TESTS_DIR/swap.py" tries 1000 \
-		"$UCAT" "$T/race/d/target" "$T/victim/target" -l --keep-file
-	check_eq "runs with --keep-file" 0 "$status" || { echo "$output"; false; }
-	[ "$output" -gt 0 ]
-	check_eq victim precious "$(cat "$T/victim/target")"
+	race_tries 1000
 }
