@@ -44,6 +44,11 @@ struct mmsghdr {
 #define HAVE_PASSCRED		1
 #endif
 
+/* --tap: the kernel's list of sockets (sock_diag) and peer credentials. */
+#if defined(HAVE_UCRED) && defined(HAVE_LINUX_UNIX_DIAG_H)
+#define HAVE_TAP		1
+#endif
+
 /* Linux's sendfile(2); the BSDs' has another signature and header. */
 #if defined(HAVE_SENDFILE) && defined(HAVE_SYS_SENDFILE_H)
 #define USE_SENDFILE		1

@@ -32,6 +32,9 @@ enum {
 	OPT_READY_FD,
 	OPT_SEND_FD,
 	OPT_NO_SANDBOX,
+	OPT_TAP,
+	OPT_UNTAP,
+	OPT_AS_ME,
 };
 
 /* The leading colon lets ucat word these errors like all its others. */
@@ -69,6 +72,9 @@ static const struct option longopts[] = {
 	{ "ready-fd",	 required_argument, NULL, OPT_READY_FD },
 	{ "send-fd",	 required_argument, NULL, OPT_SEND_FD },
 	{ "no-sandbox",	 no_argument,	    NULL, OPT_NO_SANDBOX },
+	{ "tap",	 required_argument, NULL, OPT_TAP },
+	{ "untap",	 required_argument, NULL, OPT_UNTAP },
+	{ "as-me",	 no_argument,	    NULL, OPT_AS_ME },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
@@ -80,6 +86,8 @@ static const char usage_text[] =
 "            [--allow-gid list] [--allow-uid list] [--pcap file]\n"
 "            [--pcap-port port] [--max-conns n] [--ready-fd n]\n"
 "            [--send-fd n] [--wait secs] [address [target]]\n"
+"       ucat --tap path [--as-me] [-v] [-x file] [--pcap file] ...\n"
+"       ucat --untap path\n"
 "\n"
 "  -l, --listen         listen on address instead of connecting\n"
 "  -u, --dgram          datagram socket (SOCK_DGRAM)\n"
@@ -125,6 +133,15 @@ static const char usage_text[] =
 "      --send-fd N      pass descriptor N to the peer with the first bytes\n"
 "                       sent (repeatable)\n"
 "\n"
+"tapping a live socket:\n"
+"      --tap PATH       put ucat in front of the server listening on the\n"
+"                       socket file PATH, with no gap, and back at SIGINT,\n"
+"                       SIGTERM or SIGHUP; each client is relayed to it\n"
+"      --as-me          not as root: relay clients of other users too, as\n"
+"                       ucat's user (as root each client is relayed as\n"
+"                       itself)\n"
+"      --untap PATH     put back the server's socket a killed tap left\n"
+"\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
 "\n"
@@ -153,9 +170,10 @@ usage(void)
 static void
 version(void)
 {
-	printf("%s %s\nfeatures:%s%s%s%s%s\n", PACKAGE_NAME, PACKAGE_VERSION,
-	    addr_features(), sock_features(), splice_features(),
-	    message_features(), sandbox_features());
+	printf("%s %s\nfeatures:%s%s%s%s%s%s\n", PACKAGE_NAME,
+	    PACKAGE_VERSION, addr_features(), sock_features(),
+	    splice_features(), message_features(), sandbox_features(),
+	    tap_features());
 }
 
 static double
@@ -274,6 +292,25 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 	}
 }
 
+/* --tap PATH or --untap PATH: the one address, a socket file's. */
+static void
+tap_addr(struct options *o, int argc)
+{
+	const char *flag = o->tap != NULL ? "--tap" : "--untap";
+	const char *path = o->tap != NULL ? o->tap : o->untap;
+
+	if (o->tap != NULL && o->untap != NULL)
+		errx(2, "--tap and --untap: give one");
+	if (argc > 0)
+		errx(2, "%s: PATH is the only address; give no other", flag);
+	parse_addr(flag, path, &o->addr);
+	if (o->addr.abstract || o->addr.autobind)
+		bad_addr(2, flag, path, ": an abstract name cannot be renamed; "
+		    "only a server's socket file can be tapped");
+	if (o->addr.family != AF_UNIX || o->addr.inherited)
+		bad_addr(2, flag, path, ": not a socket file's path");
+}
+
 /* The flags that only switch something on, each a bool of options. */
 static const struct {
 	int	 ch;
@@ -287,6 +324,7 @@ static const struct {
 	/* nc -N: what ucat does anyway. */
 	{ 'N', offsetof(struct options, shutdown_asked) },
 	{ 'z', offsetof(struct options, probe) },
+	{ OPT_AS_ME, offsetof(struct options, as_me) },
 	{ OPT_KEEP_FILE, offsetof(struct options, keep_file) },
 	{ OPT_NO_SANDBOX, offsetof(struct options, no_sandbox) },
 	{ OPT_NO_SHUTDOWN, offsetof(struct options, no_shutdown) },
@@ -352,6 +390,12 @@ parse_value(int ch, struct options *o, const char **src)
 		break;
 	case OPT_PCAP:
 		o->pcap = optarg;
+		break;
+	case OPT_TAP:
+		o->tap = optarg;
+		break;
+	case OPT_UNTAP:
+		o->untap = optarg;
 		break;
 	case OPT_PCAP_PORT:
 		if (parse_port(optarg, &o->pcap_port) == -1)
@@ -487,7 +531,9 @@ parse_options(int argc, char **argv, struct options *o,
 	argv += optind;
 	if (argc > 2)
 		errx(2, "at most two addresses expected, %d given", argc);
-	if (argc > 0)
+	if (o->tap != NULL || o->untap != NULL)
+		tap_addr(o, argc);
+	else if (argc > 0)
 		parse_addr("address", argv[0], &o->addr);
 	else if (o->listen && act->fds == 1)
 		activate_default(&o->addr);
@@ -541,27 +587,42 @@ hold(const char *what, struct uaddr *ua, int type)
 		    ua->place.doubt);
 }
 
-static int
-run_listen(const struct options *o, struct trace *t)
+/* What a listener says it is doing (-v, readiness): a path as the user
+ * wrote it (the kernel may keep the bare name: place_socket); else what
+ * the socket is, so that "@" gets its name here. */
+static void
+listening(const struct options *o, int lfd, char *status, size_t size)
 {
 	char name[ADDR_TEXT_MAX];
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int lfd;
 
-	char status[ADDR_TEXT_MAX + 16];
-
-	if ((lfd = sock_listen(o)) == -1)
-		die_sock("listen on", &o->addr);
-	/* A path as the user wrote it (the kernel may keep the bare name:
-	 * place_socket); else what the socket is: "@" gets its name here. */
+	if (o->tap != NULL) {
+		snprintf(status, size, "tapping %s (%s)", o->tap,
+		    o->type == SOCK_SEQPACKET ? "seqpacket" : "stream");
+		return;
+	}
 	if (o->addr.place.dir != -1) {
 		memcpy(&ss, &o->addr.sun, o->addr.len);
 		len = o->addr.len;
 	} else if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
 		err(1, "getsockname %s", o->addr.text);
-	snprintf(status, sizeof(status), "listening on %s", addr_format(
+	snprintf(status, size, "listening on %s", addr_format(
 	    (struct sockaddr *)&ss, len, name, sizeof(name)));
+}
+
+static int
+run_listen(const struct options *o, struct trace *t)
+{
+	char status[ADDR_TEXT_MAX + 32];
+	int lfd;
+
+	if ((lfd = sock_listen(o)) == -1)
+		die_sock(o->tap != NULL ? "--tap" : "listen on", &o->addr);
+	/* PATH is ucat's from here. */
+	if (o->tap != NULL && tap_swap(o) == -1)
+		exit(1);
+	listening(o, lfd, status, sizeof(status));
 	if (o->verbose)
 		warnx("%s", status);
 	/* Confined first: a failure to be is not told as ready. */
@@ -697,8 +758,17 @@ main(int argc, char **argv)
 	    signals_at_exit(notify_stopping) == -1 ||
 	    signals_at_exit(sock_cleanup) == -1)
 		errx(1, "too many things to undo at exit");
-	if (o.listen)
-		hold("listen on", &o.addr, SOCK_STREAM);
+	if (o.untap != NULL) {
+		hold("--untap", &o.addr, SOCK_STREAM);
+		return tap_undo(&o.addr, o.verbose) == 0 ? 0 : 1;
+	}
+	if (o.listen || o.tap != NULL)
+		hold(o.tap != NULL ? "--tap" : "listen on", &o.addr,
+		    SOCK_STREAM);
+	/* Undone first: the server's socket back in PATH's place. */
+	if (o.tap != NULL && (signals_at_exit(tap_out) == -1 ||
+	    tap_in(&o) == -1))
+		exit(1);
 	if (o.src_set)
 		hold("bind", &o.src, o.type);
 

@@ -47,6 +47,11 @@ relay_client(const struct options *o, struct trace *t, int fd)
 	struct end client = { .kind = END_STREAM }, target = client;
 	int up, rc = -1;
 
+	if (tap_child(o, fd) == -1) {
+		warn("--tap %s: cannot connect as the client", o->tap);
+		close(fd);
+		return -1;
+	}
 	if ((up = connect_target(o, t)) == -1) {
 		close(fd);
 		return -1;

@@ -218,11 +218,75 @@ way(const struct options *o, char *why)
 	return false;
 }
 
+/* The first flag of a command line that --tap (tapping: true) or --untap
+ * does not take, or NULL.  A tap is a -lk relay whose socket, type, mode
+ * and target are the server's. */
+static const char *
+not_for_tap(const struct options *o, bool tapping)
+{
+	const struct {
+		bool		 given;
+		const char	*flag;
+	} *f, flags[] = {
+		{ o->listen, "-l" },
+		{ o->type == SOCK_DGRAM, "-u" },
+		{ o->type == SOCK_SEQPACKET, "--seqpacket" },
+		{ o->exec_argv != NULL, "-e, -c" },
+		{ o->src_set, "-s" },
+		{ o->probe, "-z" },
+		{ o->wait > 0, "--wait" },
+		{ o->mode_set, "-m" },
+		{ o->keep_file, "--keep-file" },
+		{ o->no_stdin, "-d" },
+		{ o->lines, "-L" },
+		{ o->crlf, "-C" },
+		{ !isnan(o->quit_after), "-q" },
+		{ o->recv_limit > 0, "-W" },
+		{ o->nsend_fds > 0, "--send-fd" },
+		{ o->relay, "a second address" },
+		{ !tapping && o->keep_open, "-k" },
+		{ !tapping && o->as_me, "--as-me" },
+		{ !tapping && o->dump != NULL, "-x" },
+		{ !tapping && o->pcap != NULL, "--pcap" },
+		{ !tapping && o->pcap_port != 0, "--pcap-port" },
+		{ !tapping && o->timeout > 0, "-w" },
+		{ !tapping && o->max_conns != 100, "--max-conns" },
+		{ !tapping && (o->allow_uid || o->allow_gid), "--allow-uid" },
+		{ !tapping && o->ready_fd != -1, "--ready-fd" },
+		{ !tapping && o->no_splice, "--no-splice" },
+		{ !tapping && o->no_sandbox, "--no-sandbox" },
+		{ false, NULL }
+	};
+
+	for (f = flags; f->flag != NULL; f++)
+		if (f->given)
+			return f->flag;
+	return NULL;
+}
+
+/* What --tap and --untap take: PATH only, and for a tap what a relay's
+ * clients and observers need. */
+static bool
+tap(const struct options *o, char *why)
+{
+	const char *flag;
+
+	if (o->tap == NULL && o->untap == NULL)
+		return o->as_me && broken(why, "--as-me: only with --tap");
+	if ((flag = not_for_tap(o, o->tap != NULL)) == NULL)
+		return false;
+	if (o->tap != NULL)
+		return broken(why, "%s: not with --tap, which takes the "
+		    "server's socket, type and mode as they are", flag);
+	return broken(why, "%s: not with --untap, which only puts a socket "
+	    "back", flag);
+}
+
 /* The rules about the flags, once every address is read.  0, or -1 with
  * why. */
 int
 rules_flags(const struct options *o, char *why)
 {
-	return tcp(o, why) || pcap(o, why) || send_fd(o, why) ||
-	    kind(o, why) || way(o, why) ? -1 : 0;
+	return tap(o, why) || tcp(o, why) || pcap(o, why) ||
+	    send_fd(o, why) || kind(o, why) || way(o, why) ? -1 : 0;
 }

@@ -270,6 +270,26 @@ allow_socket(struct prog *p, int family, int type)
 	load(p, offsetof(struct seccomp_data, nr));
 }
 
+/*
+ * A tap's: the swap out (renaming the server's socket back, at a signal)
+ * and, in each child, becoming the client before connecting to the
+ * server (setgroups, setresgid, setresuid: only ever to give up root).
+ */
+static void
+allow_tap(struct prog *p)
+{
+#ifdef SYS_renameat
+	allow(p, SYS_renameat);
+#endif
+#ifdef SYS_renameat2
+	allow(p, SYS_renameat2);
+#endif
+	allow(p, SYS_geteuid);
+	allow(p, SYS_setgroups);
+	allow(p, SYS_setresgid);
+	allow(p, SYS_setresuid);
+}
+
 /* The filter for a pump, or (connecting) for a relay that has yet to
  * connect to TARGET. */
 static int
@@ -304,6 +324,11 @@ seccomp_enter(const struct options *o, bool connecting)
 		if (o->src_set && o->src.place.dir != -1 &&
 		    !o->src.place.pinned)
 			allow(&p, SYS_fchdir);
+		/* Reaching the server of --tap from inside its directory. */
+		if (o->target.place.dir != -1 && !o->target.place.pinned)
+			allow(&p, SYS_fchdir);
+		if (o->tap != NULL)
+			allow_tap(&p);
 		allow_fork_clone(&p);
 		/* prctl(2) only to add a filter, which can only take more
 		 * away, or to ask whether one is in place. */
@@ -383,7 +408,9 @@ static int
 landlock_enter(const struct options *o)
 {
 	struct landlock_ruleset_attr attr;
-	unsigned long long make = o->relay && o->src_set ?
+	/* A relay's -s socket, and a tap's swap out (a rename in PATH's
+	 * directory) make a socket file. */
+	unsigned long long make = (o->relay && o->src_set) || o->tap != NULL ?
 	    LANDLOCK_ACCESS_FS_MAKE_SOCK : 0;
 	int abi, fd, rc = -1;
 
@@ -402,7 +429,8 @@ landlock_enter(const struct options *o)
 	    sizeof(attr), 0)) == -1)
 		return -1;
 	if ((!o->listen || o->keep_file || allow_dir(fd, &o->addr,
-	    LANDLOCK_ACCESS_FS_REMOVE_FILE) == 0) &&
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | (o->tap != NULL ? make : 0)) ==
+	    0) &&
 	    (!o->src_set || allow_dir(fd, &o->src,
 	    LANDLOCK_ACCESS_FS_REMOVE_FILE | make) == 0))
 		rc = (int)syscall(SYS_landlock_restrict_self, fd, 0);

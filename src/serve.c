@@ -1,11 +1,12 @@
 /* serve.c: a listener's clients: access control, then a pump, a relay or a program each. */
 #include "config.h"
 
+#include <sys/select.h>
 #include <sys/wait.h>
 
-#include <poll.h>
-
 #include <err.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <errno.h>
 #include <signal.h>
@@ -84,14 +85,20 @@ listed(const struct idlist *l, unsigned long id)
 	return false;
 }
 
-/* Every list given must name the peer; with none, anyone may connect. */
-static bool
-allowed(const struct options *o, const struct peer *pc)
+/* Why the peer is refused, or NULL: every list given must name it (with
+ * none, anyone may connect), and a tap must be able to relay it as
+ * itself. */
+static const char *
+refusal(const struct options *o, const struct peer *pc)
 {
-	if (o->allow_uid == NULL && o->allow_gid == NULL)
-		return true;
-	return pc->known && listed(o->allow_uid, pc->uid) &&
-	    listed(o->allow_gid, pc->gid);
+	if (o->allow_uid != NULL || o->allow_gid != NULL) {
+		if (!pc->known)
+			return "its credentials are unknown";
+		if (!listed(o->allow_uid, pc->uid) ||
+		    !listed(o->allow_gid, pc->gid))
+			return "not allowed";
+	}
+	return tap_refuses(o, pc);
 }
 
 /* Who connected, in words: its credentials, its TCP address, or where. */
@@ -121,6 +128,7 @@ next_client(const struct options *o, struct trace *t, int lfd,
     struct peer *pc)
 {
 	char text[ADDR_TEXT_MAX + 64];
+	const char *why;
 	int fd;
 
 	for (;;) {
@@ -128,7 +136,7 @@ next_client(const struct options *o, struct trace *t, int lfd,
 			return -1;
 		if (sock_peer(fd, &o->addr, pc) == -1)
 			pc->known = false;
-		if (allowed(o, pc)) {
+		if ((why = refusal(o, pc)) == NULL) {
 			who(fd, pc, o, text, sizeof(text));
 			if (o->verbose)
 				warnx("%s", text);
@@ -137,24 +145,52 @@ next_client(const struct options *o, struct trace *t, int lfd,
 			return fd;
 		}
 		if (o->verbose && pc->known)
-			warnx("refused pid %ld uid %ld gid %ld: not allowed",
-			    (long)pc->pid, (long)pc->uid, (long)pc->gid);
+			warnx("refused pid %ld uid %ld gid %ld: %s",
+			    (long)pc->pid, (long)pc->uid, (long)pc->gid, why);
 		else if (o->verbose)
-			warnx("refused a client whose credentials are unknown");
+			warnx("refused a client: %s", why);
 		close(fd);
 	}
 }
 
+/*
+ * How long a tap's listener stays after its swap out with no client
+ * coming: a connect(2) that found ucat's socket at PATH just before the
+ * rename still arrives, and is served.
+ */
+#define DRAIN_QUIET_MS	200
+
+/*
+ * Waits, the signals of old let in, until a client is there (1), a signal
+ * came (-1), or, draining, none came for DRAIN_QUIET_MS (0).  pselect
+ * lets the signals in only while it waits, so that one that came before
+ * it is not lost.
+ */
+static int
+await_client(int lfd, const sigset_t *old)
+{
+	struct timespec quiet = { 0, DRAIN_QUIET_MS * 1000000L };
+	fd_set r;
+	int n;
+
+	FD_ZERO(&r);
+	FD_SET(lfd, &r);
+	n = pselect(lfd + 1, &r, NULL, NULL, signals_draining() ? &quiet :
+	    NULL, old);
+	return n > 0 ? 1 : n == 0 ? 0 : -1;
+}
+
 /* -e/-c or a relay, with -k: a child per client, at most --max-conns at
- * once. */
+ * once.  A tap's listener drains at a fatal signal (signals_drain): it
+ * takes no client it would wait for, and ends once none comes. */
 static int
 serve_children(const struct options *o, struct trace *t, int lfd)
 {
 	struct sigaction sa;
 	struct peer pc;
-	sigset_t chld, old;
+	sigset_t block, old;
 	pid_t pid;
-	int fd;
+	int fd, r;
 
 	tell_ends = o->verbose > 0 && o->exec_argv != NULL;
 	memset(&sa, 0, sizeof(sa));
@@ -164,16 +200,27 @@ serve_children(const struct options *o, struct trace *t, int lfd)
 	sigaction(SIGCHLD, &sa, NULL);
 
 	/* SIGCHLD is let in only while waiting, so the count stays exact. */
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, &old);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	if (o->tap != NULL) {
+		signals_drain(&block);
+		(void)fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+	}
+	sigprocmask(SIG_BLOCK, &block, &old);
 	for (;;) {
 		/* Past the limit, clients wait in the backlog. */
-		while (children >= o->max_conns)
+		while (children >= o->max_conns && !signals_draining())
 			sigsuspend(&old);
+		if (o->tap != NULL && (r = await_client(lfd, &old)) <= 0) {
+			if (r == 0)
+				break;
+			continue;
+		}
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		fd = next_client(o, t, lfd, &pc);
-		sigprocmask(SIG_BLOCK, &chld, NULL);
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		if (fd == -1 && o->tap != NULL && errno == EAGAIN)
+			continue;
 		if (fd == -1) {
 			warn("accept on %s", o->addr.text);
 			return -1;
@@ -186,6 +233,11 @@ serve_children(const struct options *o, struct trace *t, int lfd)
 			children++;
 		close(fd);
 	}
+	/* A tap that swapped out: its relays go on to their end. */
+	close(lfd);
+	while (children > 0)
+		sigsuspend(&old);
+	return 0;
 }
 
 /*

@@ -24,6 +24,15 @@ static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
 static void		(*cleanups[CLEANUPS_MAX])(void);
 static volatile sig_atomic_t ncleanups;
 
+/*
+ * A listener that drains (--tap): at the first fatal signal the list is
+ * undone and the signal noted, instead of ucat ending, so that clients on
+ * their way are still served; the next one ends it.  Only the process
+ * that asked drains, not its children.
+ */
+static volatile sig_atomic_t drain_pid;
+static volatile sig_atomic_t draining;
+
 /* SIGUSR1 came: the counts are asked for (dd's habit). */
 static volatile sig_atomic_t counts_asked;
 
@@ -78,7 +87,30 @@ static void
 on_fatal(int sig)
 {
 	clean_up();
+	if (drain_pid != 0 && drain_pid == getpid() && !draining) {
+		draining = 1;
+		return;
+	}
 	raise(sig);
+}
+
+/* From now on the first fatal signal lets this process drain (see
+ * drain_pid); set, the fatal signals are added to block. */
+void
+signals_drain(sigset_t *block)
+{
+	size_t i;
+
+	drain_pid = getpid();
+	for (i = 0; i < NFATAL; i++)
+		sigaddset(block, fatal[i]);
+}
+
+/* Whether a fatal signal asked the listener to drain. */
+bool
+signals_draining(void)
+{
+	return draining;
 }
 
 /*

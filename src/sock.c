@@ -132,18 +132,40 @@ sock_prepare(int fd, const struct options *o)
 }
 
 /*
+ * Whether a socket is bound to the file at the place: a datagram connect
+ * fails with ECONNREFUSED only when none is, and it never shows up as a
+ * connection at a live listener.  1: one is (of whatever type), 0: none,
+ * or no file; -1 with errno.
+ */
+int
+sock_live(const struct place *p)
+{
+	int fd, rc, saved;
+
+	if ((fd = sock_open(AF_UNIX, SOCK_DGRAM)) == -1)
+		return -1;
+	rc = place_socket(p, fd, false);
+	saved = errno;
+	close(fd);
+	if (rc == 0 || saved == EPROTOTYPE || saved == EPERM)
+		return 1;
+	if (saved == ECONNREFUSED || saved == ENOENT)
+		return 0;
+	errno = saved;
+	return -1;
+}
+
+/*
  * Makes room for a bind at the place: nothing there is fine, a socket
- * nobody is bound to (stale) is removed, anything else is left alone.  The
- * probe is a datagram connect: it fails with ECONNREFUSED only when no
- * socket owns the file, and it never shows up as a connection at a live
- * listener.  Every look and the removal go through the directory held, so
- * each is about the same file.
+ * nobody is bound to (stale) is removed, anything else is left alone.
+ * Every look and the removal go through the directory held, so each is
+ * about the same file.
  */
 static int
 clear_stale(const struct place *p)
 {
 	struct stat st, again;
-	int fd, rc, saved;
+	int live;
 
 	if (place_stat(p, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -151,19 +173,10 @@ clear_stale(const struct place *p)
 		errno = ENOTSOCK;
 		return -1;
 	}
-	if ((fd = sock_open(AF_UNIX, SOCK_DGRAM)) == -1)
+	if ((live = sock_live(p)) == -1)
 		return -1;
-	rc = place_socket(p, fd, false);
-	saved = errno;
-	close(fd);
-	if (rc == 0 || saved == EPROTOTYPE || saved == EPERM) {
+	if (live) {
 		errno = EADDRINUSE;
-		return -1;
-	}
-	if (saved == ENOENT)
-		return 0;
-	if (saved != ECONNREFUSED) {
-		errno = saved;
 		return -1;
 	}
 	if (place_stat(p, &again) == -1)
@@ -307,7 +320,10 @@ connect_retry(int fd, const struct options *o, const struct uaddr *to)
 	struct timespec ts;
 
 	for (;;) {
-		if (connect(fd, sa, to->len) == 0)
+		/* A socket in a directory held (--tap's server) is reached
+		 * through it. */
+		if ((to->place.dir != -1 ? place_socket(&to->place, fd, false) :
+		    connect(fd, sa, to->len)) == 0)
 			return 0;
 		if (errno == EINTR && to->family == AF_UNIX)
 			continue;

@@ -109,6 +109,9 @@ struct options {
 	int		ready_fd;	/* --ready-fd; -1: none */
 	int		send_fds[SEND_FDS_MAX];	/* --send-fd */
 	size_t		nsend_fds;
+	const char	*tap;		/* --tap PATH; NULL: none */
+	const char	*untap;		/* --untap PATH; NULL: none */
+	bool		as_me;		/* --as-me */
 };
 
 /* A --allow-uid or --allow-gid list, resolved to numbers. */
@@ -168,6 +171,7 @@ void	sock_forget(void);
 int	sock_peer(int, const struct uaddr *, struct peer *);
 void	sock_cleanup(void);
 int	sock_hold(struct uaddr *);
+int	sock_live(const struct place *);
 const char *sock_features(void);
 
 /* Bytes read from an end and not yet written on: a whole message at
@@ -378,6 +382,8 @@ int	clock_ms_until(double);
 
 /* signals.c */
 int	signals_at_exit(void (*)(void));
+void	signals_drain(sigset_t *);
+bool	signals_draining(void);
 void	signals_setup(void);
 pid_t	signals_fork(void);
 void	signals_unblock(void);
@@ -472,6 +478,15 @@ int	serve_run(const struct options *, struct trace *, int);
 void	sandbox_enter(const struct options *);
 void	sandbox_connected(const struct options *);
 const char *sandbox_features(void);
+
+/* tap.c */
+int	tap_in(struct options *);
+int	tap_swap(const struct options *);
+void	tap_out(void);
+const char *tap_refuses(const struct options *, const struct peer *);
+int	tap_child(const struct options *, int);
+int	tap_undo(const struct uaddr *, int);
+const char *tap_features(void);
 
 /* exec.c */
 pid_t	exec_spawn(const struct options *, int, int, const struct peer *);

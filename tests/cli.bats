@@ -65,7 +65,7 @@ listing() {
 	check_eq lines 2 "$(wc -l <"$T/out")"
 	# Only names the suite knows, each once.
 	sed -n 's/^features://p' "$T/out" | tr ' ' '\n' | sed '/^$/d' >"$T/f"
-	run ! grep -vxE 'abstract|peercred|passcred|splice|sendfile|mmsg|seccomp|landlock' "$T/f"
+	run ! grep -vxE 'abstract|peercred|passcred|splice|sendfile|mmsg|seccomp|landlock|tap' "$T/f"
 	check_eq "each once" "$(sort -u "$T/f" | wc -l)" "$(wc -l <"$T/f")"
 	check_eq stderr "" "$(cat "$T/err")"
 	cp "$T/out" "$T/short"
@@ -93,6 +93,7 @@ listing() {
 		! grep -q '^#define HAVE_LANDLOCK 1' "$cfg" ||
 			want+=" landlock"
 	fi
+	! grep -q '^#define HAVE_LINUX_UNIX_DIAG_H 1' "$cfg" || want+=" tap"
 	ucat_run -V
 	check_eq features "features: $want" "$(sed -n 2p "$T/out")"
 }

@@ -335,7 +335,7 @@ need() {
 
 # need_feature NAME...: skip unless this ucat was built with each NAME of
 # the "features:" line of ucat -V (abstract, peercred, passcred, splice,
-# sendfile, mmsg, seccomp, landlock), so that a build without them runs what still applies.
+# sendfile, mmsg, seccomp, landlock, tap), so that a build without them runs what still applies.
 need_feature() {
 	local f
 	for f in "$@"; do

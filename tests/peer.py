@@ -21,6 +21,19 @@ reported in hex so that a stray NUL cannot hide.
                          bind a datagram socket to BIND (or leave it unbound
                          if BIND is "-"), send each MSG to ADDR, then print
                          REPLIES received messages, each with a newline.
+  who stream|seqpacket ADDR LABEL
+                         listen, and for each connection (a thread each)
+                         send one line (a message) "LABEL uid=U gid=G
+                         groups=A,B pid=P" of the client as SO_PEERCRED and
+                         SO_PEERGROUPS say, then echo what it sends until
+                         its end.  stderr: "listening", then "accepted" for
+                         each connection.
+  hammer ADDR SEND EXPECT STOP
+                         connect, send SEND, read until EXPECT came whole,
+                         close; again and again until the file STOP exists
+                         and 1000 connections were made.  stderr: "done N"
+                         every 100; at the end stdout: "total N failed M"
+                         and the first failure.
   burst dgram|seqpacket ADDR COUNT
                          send COUNT messages b"m0", b"m1", ... to ADDR as
                          fast as the kernel takes them, then close.
@@ -28,10 +41,12 @@ reported in hex so that a stray NUL cannot hide.
 
 import os
 import socket
+import struct
 import sys
 import threading
 
 CHUNK = 1 << 16
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)
 
 
 def sockaddr(text, padded=False):
@@ -143,6 +158,63 @@ def burst(kind, addr, count):
     sock.close()
 
 
+def who(kind, addr, label):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET
+                         if kind == "seqpacket" else socket.SOCK_STREAM)
+    sock.bind(sockaddr(addr))
+    sock.listen(64)
+    say("listening")
+
+    def serve(conn):
+        pid, uid, gid = struct.unpack(
+            "3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        try:
+            raw = conn.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 1024)
+            groups = struct.unpack("%dI" % (len(raw) // 4), raw)
+        except OSError:
+            groups = ()
+        conn.sendall(("%s uid=%d gid=%d groups=%s pid=%d\n" % (
+            label, uid, gid, ",".join(map(str, sorted(groups))),
+            pid)).encode())
+        while True:
+            data = conn.recv(CHUNK)
+            if not data:
+                break
+            conn.sendall(data)
+        conn.close()
+
+    while True:
+        conn, _ = sock.accept()
+        say("accepted")
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def hammer(addr, send, expect, stop):
+    send, expect = send.encode(), expect.encode()
+    n = failed = 0
+    first = ""
+    while not (os.path.exists(stop) and n >= 1000):
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(sockaddr(addr))
+                s.sendall(send)
+                data = b""
+                while len(data) < len(expect):
+                    more = s.recv(CHUNK)
+                    if not more:
+                        break
+                    data += more
+                if data != expect:
+                    raise OSError("got %r" % data)
+        except OSError as e:
+            failed += 1
+            first = first or "connection %d: %s" % (n, e)
+        n += 1
+        if n % 100 == 0:
+            say("done %d" % n)
+    print("total %d failed %d %s" % (n, failed, first), flush=True)
+
+
 COMMANDS = {
     "server": (server, 1),
     "padded-server": (lambda addr: server(addr, True), 1),
@@ -150,6 +222,8 @@ COMMANDS = {
     "dgram-echo": (dgram_echo, 2),
     "dgram-client": (dgram_client, 3),
     "burst": (burst, 3),
+    "who": (who, 3),
+    "hammer": (hammer, 4),
 }
 
 

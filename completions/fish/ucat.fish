@@ -60,3 +60,6 @@ complete -c ucat -l pcap -r -F -d 'Append the traffic as a pcap capture'
 complete -c ucat -l pcap-port -x -d 'The server port in the capture'
 complete -c ucat -l ready-fd -x -d 'Write a newline to N once ready'
 complete -c ucat -l send-fd -x -d 'Pass descriptor N to the peer'
+complete -c ucat -l tap -x -a '(__ucat_addresses)' -d 'Put ucat in front of the server on this socket file'
+complete -c ucat -l untap -x -a '(__ucat_addresses)' -d 'Put back the socket a killed tap left'
+complete -c ucat -l as-me -d "With --tap: relay other users' clients as ucat's user"
