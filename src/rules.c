@@ -142,8 +142,8 @@ pcap(const struct options *o, char *why)
 	if (o->exec_argv != NULL && !(o->listen && o->type == SOCK_DGRAM))
 		return broken(why, "--pcap: the program of -e or -c has the "
 		    "connection itself; no traffic passes through ucat");
-	if (strcmp(o->pcap, "-") == 0 && !o->relay && o->exec_argv == NULL &&
-	    !o->probe)
+	if (strcmp(o->pcap, "-") == 0 && !o->relay && o->tap == NULL &&
+	    o->exec_argv == NULL && !o->probe)
 		return broken(why, "--pcap -: standard output carries the "
 		    "traffic; give a file (- is for a relay)");
 	return false;
