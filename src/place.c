@@ -249,8 +249,11 @@ place_socket(const struct place *p, int fd, bool bind_it)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->pinned ?
-	    p->path : p->name);
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    p->pinned ? p->path : p->name) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    strlen(sun.sun_path) + 1);
 	if (!p->pinned && fchdir(p->dir) == -1)

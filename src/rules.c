@@ -253,8 +253,6 @@ not_for_tap(const struct options *o, bool tapping)
 		{ !tapping && o->max_conns != 100, "--max-conns" },
 		{ !tapping && (o->allow_uid || o->allow_gid), "--allow-uid" },
 		{ !tapping && o->ready_fd != -1, "--ready-fd" },
-		{ !tapping && o->no_splice, "--no-splice" },
-		{ !tapping && o->no_sandbox, "--no-sandbox" },
 		{ false, NULL }
 	};
 
@@ -273,6 +271,9 @@ tap(const struct options *o, char *why)
 
 	if (o->tap == NULL && o->untap == NULL)
 		return o->as_me && broken(why, "--as-me: only with --tap");
+	if (o->as_me && geteuid() == 0)
+		return broken(why, "--as-me: as root each client is relayed as "
+		    "itself; --as-me would lend root to every client");
 	if ((flag = not_for_tap(o, o->tap != NULL)) == NULL)
 		return false;
 	if (o->tap != NULL)

@@ -227,16 +227,28 @@ allow(struct prog *p, int nr)
 	ret(p, SECCOMP_RET_ALLOW);
 }
 
+/* Call nr only with its argument i one of the n values v (n < 8). */
+static void
+allow_one_of(struct prog *p, int nr, int i, const unsigned *v,
+    unsigned char n)
+{
+	unsigned char k;
+
+	jeq(p, (unsigned)nr, 0, (unsigned char)(n + 3));
+	load(p, ARG_LO(i));
+	for (k = 0; k < n; k++)
+		jeq(p, v[k], (unsigned char)(n - k), 0);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+	ret(p, SECCOMP_RET_ALLOW);
+}
+
 /* Call nr only with its argument i one of a and b. */
 static void
 allow_either(struct prog *p, int nr, int i, unsigned a, unsigned b)
 {
-	jeq(p, (unsigned)nr, 0, 5);
-	load(p, ARG_LO(i));
-	jeq(p, a, 1, 0);
-	jeq(p, b, 0, 1);
-	ret(p, SECCOMP_RET_ALLOW);
-	ret(p, SECCOMP_RET_KILL_PROCESS);
+	const unsigned v[] = { a, b };
+
+	allow_one_of(p, nr, i, v, 2);
 }
 
 /* clone(2) only as fork(2) makes it: no thread, no namespace. */
@@ -290,6 +302,10 @@ allow_tap(struct prog *p)
 	allow(p, SYS_setresuid);
 }
 
+/* What prctl(2) may do: see seccomp_enter. */
+static const unsigned prctls[] = { PR_SET_SECCOMP, PR_GET_SECCOMP,
+    PR_SET_DUMPABLE };
+
 /* The filter for a pump, or (connecting) for a relay that has yet to
  * connect to TARGET. */
 static int
@@ -331,9 +347,9 @@ seccomp_enter(const struct options *o, bool connecting)
 			allow_tap(&p);
 		allow_fork_clone(&p);
 		/* prctl(2) only to add a filter, which can only take more
-		 * away, or to ask whether one is in place. */
-		allow_either(&p, SYS_prctl, 0, PR_SET_SECCOMP,
-		    PR_GET_SECCOMP);
+		 * away, or to ask whether one is in place; and in a tap's
+		 * child, to be undumpable as the client. */
+		allow_one_of(&p, SYS_prctl, 0, prctls, o->tap != NULL ? 3 : 2);
 	}
 #ifdef SYS_clone3
 	/* fork(2) may try clone3 first; its flags cannot be looked at, so

@@ -216,7 +216,9 @@ serve_children(const struct options *o, struct trace *t, int lfd)
 				break;
 			continue;
 		}
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* A tap's accept never waits: its signals wait too. */
+		if (o->tap == NULL)
+			sigprocmask(SIG_SETMASK, &old, NULL);
 		fd = next_client(o, t, lfd, &pc);
 		sigprocmask(SIG_BLOCK, &block, NULL);
 		if (fd == -1 && o->tap != NULL && errno == EAGAIN)

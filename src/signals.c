@@ -86,9 +86,12 @@ fatal_set(sigset_t *set)
 static void
 on_fatal(int sig)
 {
+	int saved = errno;
+
 	clean_up();
 	if (drain_pid != 0 && drain_pid == getpid() && !draining) {
 		draining = 1;
+		errno = saved;
 		return;
 	}
 	raise(sig);

@@ -25,6 +25,9 @@
 #include "compat.h"
 
 #ifdef HAVE_TAP
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -33,6 +36,11 @@
 /* The kernel's TCP_LISTEN, which sock_diag reports for a listening Unix
  * socket. */
 #define DIAG_LISTEN	10
+
+/* renameat2's: each of two names takes the other's file, at once. */
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE	(1 << 1)
+#endif
 
 /*
  * The tap, as the signal handler that swaps it out sees it.  Each name is
@@ -50,6 +58,8 @@ static struct {
 						 * name: /proc/self/fd/N */
 	dev_t			dev;			/* ucat's listener */
 	ino_t			ino;
+	dev_t			server_dev;		/* the server's socket */
+	ino_t			server_ino;
 	pid_t			owner;			/* only it swaps out */
 	volatile sig_atomic_t	state;
 } tap = { .dir = -1 };
@@ -58,6 +68,36 @@ enum { TAP_NONE, TAP_LINKED, TAP_IN };
 
 static const char hidden_tag[] = ".ucat-tap.";
 static const char temp_tag[] = ".ucat-new.";
+
+/* Whether name, in the tap's directory, is the file dev and ino name. */
+static bool
+is(const char *name, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fstatat(tap.dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == dev && st.st_ino == ino;
+}
+
+/*
+ * Names a and b of the tap's directory swap their files in one step
+ * (renameat2's RENAME_EXCHANGE), so that what was at b can be looked at
+ * after the fact and given back.  -1 with EINVAL where the file system
+ * cannot.  Safe in a signal handler.
+ */
+static int
+exchange(const char *a, const char *b)
+{
+#ifdef SYS_renameat2
+	return (int)syscall(SYS_renameat2, tap.dir, a, tap.dir, b,
+	    RENAME_EXCHANGE);
+#else
+	(void)a;
+	(void)b;
+	errno = EINVAL;
+	return -1;
+#endif
+}
 
 /*
  * The socket bound to the file st is, as the kernel's sock_diag lists it
@@ -322,6 +362,8 @@ link_server(const char *path, const struct stat *st)
 	}
 	tap.owner = getpid();
 	tap.state = TAP_LINKED;
+	tap.server_dev = st->st_dev;
+	tap.server_ino = st->st_ino;
 	/* The server may have made a new one meanwhile. */
 	if (fstatat(tap.dir, tap.hidden, &lst, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    lst.st_dev != st->st_dev || lst.st_ino != st->st_ino) {
@@ -404,66 +446,114 @@ tap_in(struct options *o)
 	return 0;
 }
 
+/* ucat's listener at the temporary name takes the server's owner and
+ * group: through a descriptor of the very socket bound, so that nothing
+ * put at the name meanwhile is given away.  -1 (said). */
+static int
+own_like(const char *path, const struct stat *server)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	if ((fd = openat(tap.dir, tap.temp, O_PATH | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fstat(fd, &st) == -1)
+		warn("--tap %s: %s", path, tap.temp);
+	else if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		warnx("--tap %s: %s was replaced; not touching it", path,
+		    tap.temp);
+	else if ((st.st_uid != server->st_uid ||
+	    st.st_gid != server->st_gid) && fchownat(fd, "", server->st_uid,
+	    server->st_gid, AT_EMPTY_PATH) == -1)
+		warn("--tap %s: cannot give ucat's socket its owner and group",
+		    path);
+	else {
+		tap.dev = st.st_dev;
+		tap.ino = st.st_ino;
+		rc = 0;
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 /*
  * ucat's listener, bound at the temporary name, takes PATH's owner and
- * group, and is renamed over PATH: from then on new clients reach ucat.
- * 0, or -1 (said).
+ * group, and PATH's place: from then on new clients reach ucat.  The two
+ * names are exchanged in one step, and what came out of PATH must be the
+ * server's socket; a new one (the server restarted just then) is put
+ * back.  0, or -1 (said).
  */
 int
 tap_swap(const struct options *o)
 {
-	struct stat st, server, now;
+	struct stat server;
 
-	if (fstatat(tap.dir, tap.hidden, &server, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    fstatat(tap.dir, tap.temp, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (fstatat(tap.dir, tap.hidden, &server, AT_SYMLINK_NOFOLLOW) == -1) {
 		warn("--tap %s", o->tap);
 		return -1;
 	}
-	if ((st.st_uid != server.st_uid || st.st_gid != server.st_gid) &&
-	    fchownat(tap.dir, tap.temp, server.st_uid, server.st_gid,
-	    AT_SYMLINK_NOFOLLOW) == -1) {
-		warn("--tap %s: cannot give ucat's socket its owner and group",
-		    o->tap);
+	if (own_like(o->tap, &server) == -1)
 		return -1;
-	}
-	tap.dev = st.st_dev;
-	tap.ino = st.st_ino;
-	if (fstatat(tap.dir, tap.name, &now, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    now.st_dev != server.st_dev || now.st_ino != server.st_ino) {
-		warnx("--tap %s: changed while being tapped; try again",
-		    o->tap);
-		return -1;
-	}
-	if (renameat(tap.dir, tap.temp, tap.dir, tap.name) == -1) {
+	if (exchange(tap.temp, tap.name) == 0) {
+		if (is(tap.temp, tap.server_dev, tap.server_ino)) {
+			tap.state = TAP_IN;
+			(void)unlinkat(tap.dir, tap.temp, 0);
+			return 0;
+		}
+		(void)exchange(tap.temp, tap.name);
+	} else if (errno == EINVAL || errno == ENOSYS) {
+		/* No exchange here: looked at first, then renamed. */
+		if (is(tap.name, tap.server_dev, tap.server_ino)) {
+			if (renameat(tap.dir, tap.temp, tap.dir, tap.name) ==
+			    0) {
+				tap.state = TAP_IN;
+				return 0;
+			}
+			warn("--tap %s: rename", o->tap);
+			return -1;
+		}
+	} else {
 		warn("--tap %s: rename", o->tap);
 		return -1;
 	}
-	tap.state = TAP_IN;
-	return 0;
+	warnx("--tap %s: changed while being tapped; try again", o->tap);
+	return -1;
 }
 
 /*
  * Undoes the tap, at exit or at a fatal signal (safe in a handler): the
- * server's socket is renamed back over PATH, in one step, if PATH still
- * is ucat's listener; else PATH is left to whoever replaced it (a server
- * that restarted) and only the hidden link goes.  If the rename fails,
- * the link stays for --untap.
+ * server's socket goes back to PATH in one step, if PATH still is ucat's
+ * listener; else PATH is left to whoever replaced it (a server that
+ * restarted) and only the hidden link goes.  Where the rename fails, the
+ * link stays for --untap.
  */
 void
 tap_out(void)
 {
-	struct stat st;
-
 	if (tap.state == TAP_NONE || getpid() != tap.owner)
 		return;
-	if (tap.state == TAP_IN && fstatat(tap.dir, tap.name, &st,
-	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == tap.dev && st.st_ino == tap.ino) {
-		if (renameat(tap.dir, tap.hidden, tap.dir, tap.name) == 0)
-			tap.state = TAP_NONE;
-		return;
+	if (tap.state == TAP_IN) {
+		if (exchange(tap.hidden, tap.name) == 0) {
+			/* PATH is the server's; the hidden name has what was
+			 * at PATH: ucat's listener, or a new server's, which
+			 * goes back. */
+			if (is(tap.hidden, tap.dev, tap.ino)) {
+				(void)unlinkat(tap.dir, tap.hidden, 0);
+				tap.state = TAP_NONE;
+				return;
+			}
+			(void)exchange(tap.hidden, tap.name);
+		} else if (errno != EINVAL && errno != ENOSYS)
+			return;
+		else if (is(tap.name, tap.dev, tap.ino)) {
+			if (renameat(tap.dir, tap.hidden, tap.dir, tap.name) ==
+			    0)
+				tap.state = TAP_NONE;
+			return;
+		}
 	}
-	(void)unlinkat(tap.dir, tap.hidden, 0);
+	if (is(tap.hidden, tap.server_dev, tap.server_ino))
+		(void)unlinkat(tap.dir, tap.hidden, 0);
 	tap.state = TAP_NONE;
 }
 
@@ -477,6 +567,7 @@ tap_refuses(const struct options *o, const struct peer *pc)
 {
 	if (o->tap == NULL || o->as_me || geteuid() == 0)
 		return NULL;
+	/* Not root: only ucat's own uid is relayed as itself. */
 	if (!pc->known)
 		return "its credentials are unknown";
 	if (pc->uid != geteuid())
@@ -520,8 +611,9 @@ peer_groups(int fd, size_t *n)
  * stop on, and this relay goes on to its end.  As root (and without
  * --as-me), the child becomes the client: its uid, gid and groups, so
  * that the server's SO_PEERCRED and SO_PEERGROUPS name the client, not
- * root.  A uid change leaves the process undumpable, so the client cannot
- * trace it.  0, or -1 with errno.
+ * root.  It is made undumpable, whatever fs.suid_dumpable says: the client
+ * must not trace it, nor reach the files it holds (-x, --pcap).  0, or -1
+ * with errno.
  */
 int
 tap_child(const struct options *o, int fd)
@@ -536,14 +628,15 @@ tap_child(const struct options *o, int fd)
 		return 0;
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (o->as_me || geteuid() != 0)
+	if (geteuid() != 0)
 		return 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
 		return -1;
 	groups = peer_groups(fd, &n);
 	if (setgroups(groups != NULL ? n : 1, groups != NULL ? groups :
 	    &uc.gid) == -1 || setresgid(uc.gid, uc.gid, uc.gid) == -1 ||
-	    setresuid(uc.uid, uc.uid, uc.uid) == -1)
+	    setresuid(uc.uid, uc.uid, uc.uid) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		rc = -1;
 	free(groups);
 	return rc;
@@ -551,17 +644,19 @@ tap_child(const struct options *o, int fd)
 
 /* --untap: what was found beside PATH. */
 struct leftover {
-	const char	*path;
-	int		 verbose;
 	pid_t		 running;	/* a tap still there */
-	int		 done;		/* links put back or removed */
-	int		 failed;
+	pid_t		 pid;		/* a dead tap's link */
+	char		 name[NAME_MAX + 1];
+	int		 links;		/* how many */
+	uid_t		 owner;		/* whose files a tap's can be */
+	int		 removed;	/* listeners that never took PATH's
+					 * place */
 };
 
 /* PATH's place, for --untap. */
 static struct place untapped;
 
-/* Whether a server listens at name, beside PATH. */
+/* Whether a server listens at name, beside PATH: 1, 0, or -1. */
 static int
 live_beside(const char *name)
 {
@@ -574,58 +669,107 @@ live_beside(const char *name)
 	return sock_live(&p);
 }
 
-/* each_tap's for --untap: a dead tap's link goes back over PATH if PATH
- * is dead or missing, else away. */
+/* Whether name is a socket whose owner a tap's files can have. */
+static bool
+tap_owned(const char *name, const struct leftover *l)
+{
+	struct stat st;
+
+	return fstatat(tap.dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(st.st_mode) && st.st_uid == l->owner;
+}
+
+/* each_tap's for --untap: the links of dead taps, counted; a running tap
+ * stops the count. */
 static int
-undo_one(pid_t pid, const char *name, void *arg)
+find_link(pid_t pid, const char *name, void *arg)
 {
 	struct leftover *l = arg;
-	struct stat st;
 
 	if (alive(pid)) {
 		l->running = pid;
 		return 1;
 	}
-	if (fstatat(tap.dir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISSOCK(st.st_mode)) {
-		warnx("--untap %s: %s is not a socket; not touching it",
-		    l->path, name);
-		l->failed++;
-		return 0;
-	}
-	if (live_beside(tap.name) == 1) {
-		if (unlinkat(tap.dir, name, 0) == -1) {
-			warn("--untap %s: remove %s", l->path, name);
-			l->failed++;
-			return 0;
-		}
-		if (l->verbose)
-			warnx("%s: a server listens there again; removed %s",
-			    l->path, name);
-	} else if (renameat(tap.dir, name, tap.dir, tap.name) == -1) {
-		warn("--untap %s: rename %s", l->path, name);
-		l->failed++;
-		return 0;
-	} else if (l->verbose)
-		warnx("%s: the server's socket is back (from %s)", l->path,
-		    name);
-	l->done++;
+	l->links++;
+	l->pid = pid;
+	snprintf(l->name, sizeof(l->name), "%s", name);
 	return 0;
 }
 
 /* each_tap's for --untap: a dead tap's listener that never took PATH's
- * place goes. */
+ * place goes, if nobody listens on it; so does a second name of the
+ * server's socket (a tap killed inside its swap in). */
 static int
 undo_temp(pid_t pid, const char *name, void *arg)
 {
 	struct leftover *l = arg;
-	struct stat st;
+	struct stat st, at;
 
-	if (alive(pid) || fstatat(tap.dir, name, &st,
-	    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISSOCK(st.st_mode))
+	if (alive(pid) || fstatat(tap.dir, name, &st, AT_SYMLINK_NOFOLLOW) ==
+	    -1 || !S_ISSOCK(st.st_mode) || (st.st_uid != l->owner &&
+	    st.st_uid != geteuid()))
 		return 0;
-	if (unlinkat(tap.dir, name, 0) == 0)
-		l->done++;
+	if ((live_beside(name) == 0 || (fstatat(tap.dir, tap.name, &at,
+	    AT_SYMLINK_NOFOLLOW) == 0 && at.st_dev == st.st_dev &&
+	    at.st_ino == st.st_ino)) && unlinkat(tap.dir, name, 0) == 0)
+		l->removed++;
+	return 0;
+}
+
+/*
+ * The one link a dead tap left goes back over PATH if nobody listens at
+ * PATH (or PATH is gone), else away if nobody listens on it either.  It
+ * must be a socket of PATH's owner (of root or ucat's user, with PATH
+ * gone): in a directory others can write, a name that looks like a tap's
+ * is not trusted for more.  0, or -1 (said).
+ */
+static int
+undo_link(const char *path, const struct leftover *l, int verbose)
+{
+	struct stat st, at;
+	int at_path;
+
+	if (!tap_owned(l->name, l)) {
+		warnx("--untap %s: %s is not a socket of uid %ld; not "
+		    "touching it", path, l->name, (long)l->owner);
+		return -1;
+	}
+	/* Killed before its rename: the link is a second name of PATH's. */
+	if (fstatat(tap.dir, l->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(tap.dir, tap.name, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == at.st_dev && st.st_ino == at.st_ino) {
+		if (unlinkat(tap.dir, l->name, 0) == -1) {
+			warn("--untap %s: remove %s", path, l->name);
+			return -1;
+		}
+		return 0;
+	}
+	if ((at_path = live_beside(tap.name)) == -1) {
+		warn("--untap %s", path);
+		return -1;
+	}
+	if (at_path == 0) {
+		if (renameat(tap.dir, l->name, tap.dir, tap.name) == -1) {
+			warn("--untap %s: rename %s", path, l->name);
+			return -1;
+		}
+		if (verbose)
+			warnx("%s: the server's socket is back (from %s)",
+			    path, l->name);
+		return 0;
+	}
+	if (live_beside(l->name) != 0) {
+		warnx("--untap %s: a server listens at %s and at %s; not "
+		    "touching either", path, path, l->name);
+		return -1;
+	}
+	if (unlinkat(tap.dir, l->name, 0) == -1) {
+		warn("--untap %s: remove %s", path, l->name);
+		return -1;
+	}
+	if (verbose)
+		warnx("%s: a server listens there again; removed %s", path,
+		    l->name);
 	return 0;
 }
 
@@ -633,18 +777,20 @@ undo_temp(pid_t pid, const char *name, void *arg)
  * --untap PATH (its place held in ua): what a tap that could not swap out
  * (killed with SIGKILL) left is put right: the server's socket back over
  * PATH, unless a server listens at PATH again.  Refused while that tap
- * runs.  0, or -1 (said).
+ * runs, and where more than one dead tap left a link (which is the
+ * server's cannot be told).  0, or -1 (said).
  */
 int
 tap_undo(const struct uaddr *ua, int verbose)
 {
-	struct leftover l = { .path = ua->text, .verbose = verbose };
+	struct leftover l = { .links = 0 };
+	struct stat st;
 
 	untapped = ua->place;
 	tap.dir = ua->place.dir;
 	snprintf(tap.name, sizeof(tap.name), "%s", ua->place.name);
-	if (each_tap(hidden_tag, undo_one, &l) == -1 ||
-	    each_tap(temp_tag, undo_temp, &l) == -1) {
+	l.owner = place_stat(&ua->place, &st) == 0 ? st.st_uid : geteuid();
+	if (each_tap(hidden_tag, find_link, &l) == -1) {
 		warn("--untap %s: cannot read its directory", ua->text);
 		return -1;
 	}
@@ -654,9 +800,16 @@ tap_undo(const struct uaddr *ua, int verbose)
 		    (long)l.running);
 		return -1;
 	}
-	if (l.failed > 0)
+	if (l.links > 1) {
+		warnx("--untap %s: %d taps left links beside it; which is the "
+		    "server's cannot be told: put it back by hand", ua->text,
+		    l.links);
 		return -1;
-	if (l.done == 0) {
+	}
+	if (l.links == 1 && undo_link(ua->text, &l, verbose) == -1)
+		return -1;
+	(void)each_tap(temp_tag, undo_temp, &l);
+	if (l.links == 0 && l.removed == 0) {
 		warnx("--untap %s: no tap left anything beside it", ua->text);
 		return -1;
 	}
@@ -677,7 +830,6 @@ int
 tap_swap(const struct options *o)
 {
 	(void)o;
-	(void)lfd;
 	return -1;
 }
 

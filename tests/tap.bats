@@ -19,6 +19,13 @@ tap() {
 	wait_for "$name" 'tapping '
 }
 
+# nobody_too: need_nobody, and under valgrind a log directory nobody can
+# write its reports to.
+nobody_too() {
+	need_nobody
+	[ -z "${UCAT_VALGRIND:-}" ] || chmod 1777 "$UCAT_VALGRIND_LOGS"
+}
+
 # who NAME KIND PATH LABEL: the peer that tells each client who it is.
 who() {
 	spawn "$1" python3 "$TESTS_DIR/peer.py" who "$2" "$3" "$4"
@@ -28,6 +35,14 @@ who() {
 # leftovers DIR: the tap's names in DIR (none expected).
 leftovers() {
 	find "$1" -maxdepth 1 -name '.*.ucat-*' -printf '%f\n'
+}
+
+# gone_pid: the pid of a process that has ended, in dead, for the names a
+# killed tap leaves.
+gone_pid() {
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
 }
 
 # inode PATH
@@ -108,7 +123,7 @@ stops() {
 
 @test "--tap as root: the server sees each client's uid, gid and groups, and a pid of ucat's" {
 	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
-	need_nobody
+	nobody_too
 	who srv stream "$T/s" srv
 	chmod 666 "$T/s"
 	tap t "$T/s"
@@ -130,20 +145,59 @@ stops() {
 	stops t
 }
 
-@test "--tap --as-me as root: the server sees root for every client" {
+@test "--tap --as-me as root is refused: it would lend root to every client" {
 	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
-	need_nobody
+	[ "$(id -u)" = 0 ] || skip "not root"
 	who srv stream "$T/s" srv
-	chmod 666 "$T/s"
-	tap t "$T/s" --as-me
-	out=$(as_nobody timeout 20 "$UCAT" "$T/s" </dev/null)
-	[[ "$out" == "srv uid=0 gid=0 "* ]]
-	stops t
+	before=$(ident "$T/s")
+	run "$UCAT" --tap "$T/s" --as-me
+	check_eq status 2 "$status"
+	check_eq message "ucat: --as-me: as root each client is relayed as itself; --as-me would lend root to every client" "$output"
+	check_eq "the server's socket" "$before" "$(ident "$T/s")"
+	check_eq "left beside PATH" "" "$(leftovers "$T")"
+}
+
+@test "--untap trusts no name another user put beside PATH" {
+	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
+	nobody_too
+	local py=/usr/bin/python3
+	[ -x "$py" ] || skip "no /usr/bin/python3 for nobody"
+	mkdir -m 1777 "$T/pub"
+	who srv stream "$T/pub/s" srv
+	server=$(inode "$T/pub/s")
+	gone_pid
+	# Another user's listening socket, named as a dead tap's link.
+	spawn fake setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" \
+		--clear-groups "$py" "$TESTS_DIR/peer.py" who stream \
+		"$T/pub/.s.ucat-tap.$dead" fake
+	wait_for fake listening
+	run "$UCAT" --untap "$T/pub/s"
+	check_eq status 1 "$status"
+	check_eq message "ucat: --untap $T/pub/s: .s.ucat-tap.$dead is not a socket of uid 0; not touching it" "$output"
+	check_eq "PATH" "$server" "$(inode "$T/pub/s")"
+	[[ "$(timeout 20 "$UCAT" "$T/pub/s" </dev/null)" == "srv uid="* ]]
+	# Beside a real tap's leftover, which of the two is the server's
+	# cannot be told: neither is touched.
+	kill "$fake_PID"
+	finish fake
+	rm "$T/pub/.s.ucat-tap.$dead"
+	tap t "$T/pub/s"
+	pid=$(ucat_of t)
+	kill -KILL "$pid"
+	finish t
+	spawn fake setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" \
+		--clear-groups "$py" "$TESTS_DIR/peer.py" who stream \
+		"$T/pub/.s.ucat-tap.$dead" fake
+	wait_for fake listening
+	run "$UCAT" --untap "$T/pub/s"
+	check_eq status 1 "$status"
+	check_eq message "ucat: --untap $T/pub/s: 2 taps left links beside it; which is the server's cannot be told: put it back by hand" "$output"
+	[ -S "$T/pub/.s.ucat-tap.$pid" ]
 }
 
 @test "--tap not as root: a client of another user is closed unless --as-me" {
 	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
-	need_nobody
+	nobody_too
 	local py=/usr/bin/python3 nb
 	[ -x "$py" ] || skip "no /usr/bin/python3 for nobody"
 	nb=(setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups)
@@ -217,7 +271,7 @@ time.sleep(60)' "$T/dg"
 	check_eq "the server's socket" "$before" "$(ident "$T/s")"
 	[ ! -e "$T/other" ] && [ ! -e "$T/d" ]
 	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-		need_nobody
+		nobody_too
 		chown "$NOBODY_UID" "$T/s"
 		before=$(ident "$T/s")
 		run as_nobody "$UCAT" --tap "$T/s"
@@ -259,10 +313,7 @@ time.sleep(60)' "$T/dg"
 	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
 	who srv stream "$T/s" srv
 	server=$(inode "$T/s")
-	# A process that is gone, for the pid in the names.
-	sh -c 'exit 0' &
-	dead=$!
-	wait "$dead"
+	gone_pid
 	# Killed after the link, before its listener was bound.
 	ln "$T/s" "$T/.s.ucat-tap.$dead"
 	run "$UCAT" --tap "$T/s"
