@@ -620,8 +620,11 @@ run_listen(const struct options *o, struct trace *t)
 	if ((lfd = sock_listen(o)) == -1)
 		die_sock(o->tap != NULL ? "--tap" : "listen on", &o->addr);
 	/* PATH is ucat's from here. */
-	if (o->tap != NULL && tap_swap(o) == -1)
-		exit(1);
+	if (o->tap != NULL) {
+		if (tap_swap(o) == -1)
+			exit(1);
+		signals_hold(false);
+	}
 	listening(o, lfd, status, sizeof(status));
 	if (o->verbose)
 		warnx("%s", status);
@@ -765,10 +768,13 @@ main(int argc, char **argv)
 	if (o.listen || o.tap != NULL)
 		hold(o.tap != NULL ? "--tap" : "listen on", &o.addr,
 		    SOCK_STREAM);
-	/* Undone first: the server's socket back in PATH's place. */
-	if (o.tap != NULL && (signals_at_exit(tap_out) == -1 ||
-	    tap_in(&o) == -1))
-		exit(1);
+	/* Undone first: the server's socket back in PATH's place.  No
+	 * signal comes until the swap in is whole (run_listen). */
+	if (o.tap != NULL) {
+		signals_hold(true);
+		if (signals_at_exit(tap_out) == -1 || tap_in(&o) == -1)
+			exit(1);
+	}
 	if (o.src_set)
 		hold("bind", &o.src, o.type);
 

@@ -109,6 +109,17 @@ signals_drain(sigset_t *block)
 		sigaddset(block, fatal[i]);
 }
 
+/* The fatal signals wait (hold) or come again: around steps whose undoing
+ * must not see them half done. */
+void
+signals_hold(bool hold)
+{
+	sigset_t set;
+
+	fatal_set(&set);
+	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 /* Whether a fatal signal asked the listener to drain. */
 bool
 signals_draining(void)

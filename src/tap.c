@@ -360,13 +360,17 @@ link_server(const char *path, const struct stat *st)
 			warn("--tap %s: link", path);
 		return -1;
 	}
+	/* What was linked, whatever it is, is the tap's to remove. */
+	if (fstatat(tap.dir, tap.hidden, &lst, AT_SYMLINK_NOFOLLOW) == -1) {
+		warn("--tap %s: %s", path, tap.hidden);
+		return -1;
+	}
+	tap.server_dev = lst.st_dev;
+	tap.server_ino = lst.st_ino;
 	tap.owner = getpid();
 	tap.state = TAP_LINKED;
-	tap.server_dev = st->st_dev;
-	tap.server_ino = st->st_ino;
-	/* The server may have made a new one meanwhile. */
-	if (fstatat(tap.dir, tap.hidden, &lst, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    lst.st_dev != st->st_dev || lst.st_ino != st->st_ino) {
+	/* The server, or another tap, may have made a new one meanwhile. */
+	if (lst.st_dev != st->st_dev || lst.st_ino != st->st_ino) {
 		warnx("--tap %s: changed while being tapped; try again", path);
 		return -1;
 	}

@@ -383,6 +383,7 @@ int	clock_ms_until(double);
 /* signals.c */
 int	signals_at_exit(void (*)(void));
 void	signals_drain(sigset_t *);
+void	signals_hold(bool);
 bool	signals_draining(void);
 void	signals_setup(void);
 pid_t	signals_fork(void);

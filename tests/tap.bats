@@ -418,3 +418,72 @@ two" "$(tail -n 2 <<<"$out")"
 		-r "$T/http.pcap" -Y http.request -T fields -e http.request.uri \
 		2>/dev/null)"
 }
+
+@test "--tap: a connection made before the tap is never touched" {
+	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
+	who srv stream "$T/s" srv
+	mkfifo "$T/in"
+	exec 4<>"$T/in"
+	spawn early "$UCAT" "$T/s" <"$T/in" 4>&-
+	wait_out early 'srv uid='
+	tap t "$T/s"
+	printf 'before\n' >&4
+	wait_out early before
+	[[ "$(timeout 20 "$UCAT" "$T/s" </dev/null)" == "srv uid="* ]]
+	stops t
+	printf 'after\n' >&4
+	exec 4>&-
+	finish early
+	check_eq "the early client" 0 "$STATUS"
+	check_eq "what it got back" "before
+after" "$(tail -n 2 "$T/early.out")"
+	check_eq "clients the tap saw" 1 "$(connections t)"
+}
+
+@test "--tap: two taps started at once: at most one takes PATH, and PATH is the server's after" {
+	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
+	who srv stream "$T/s" srv
+	server=$(inode "$T/s")
+	for ((i = 0; i < 10; i++)); do
+		spawn a "$UCAT" -v --tap "$T/s"
+		spawn b "$UCAT" -v --tap "$T/s"
+		# Each either taps or gives way with one line.
+		wait_for a 'tapping \|--tap'
+		wait_for b 'tapping \|--tap'
+		tapping=$(cat "$T/a.err" "$T/b.err" | grep -c '^ucat: tapping ' || true)
+		[ "$tapping" -le 1 ] || { cat "$T/a.err" "$T/b.err"; false; }
+		for n in a b; do
+			if grep -q '^ucat: tapping ' "$T/$n.err"; then
+				stops "$n"
+			else
+				finish "$n"
+				check_eq "the tap that gave way" 1 "$STATUS"
+			fi
+		done
+		check_eq "PATH after round $i" "$server" "$(inode "$T/s")"
+		check_eq "left beside PATH" "" "$(leftovers "$T")"
+	done
+}
+
+@test "--tap: SIGTERM at any moment of two taps' swap in leaves PATH the server's and nothing beside it" {
+	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
+	who srv stream "$T/s" srv
+	server=$(inode "$T/s")
+	for ((i = 0; i < 20; i++)); do
+		spawn a "$UCAT" -v --tap "$T/s"
+		spawn b "$UCAT" -v --tap "$T/s"
+		# From at once to well after the swap in: every moment must be
+		# one that a signal can undo.
+		sleep "0.0$((i % 10))"
+		kill -TERM "$a_PID" "$b_PID" 2>/dev/null || true
+		for n in a b; do
+			finish "$n"
+			case $STATUS in
+			0 | 1 | 124 | 143) ;;
+			*) echo "tap $n: status $STATUS" >&2; cat "$T/$n.err" >&2; false ;;
+			esac
+		done
+		check_eq "PATH after round $i" "$server" "$(inode "$T/s")"
+		check_eq "left beside PATH after round $i" "" "$(leftovers "$T")"
+	done
+}
