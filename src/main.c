@@ -301,6 +301,8 @@ tap_addr(struct options *o, int argc)
 
 	if (o->tap != NULL && o->untap != NULL)
 		errx(2, "--tap and --untap: give one");
+	if (tap_features()[0] == '\0')
+		errx(2, "%s: not supported on this system", flag);
 	if (argc > 0)
 		errx(2, "%s: PATH is the only address; give no other", flag);
 	parse_addr(flag, path, &o->addr);

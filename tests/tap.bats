@@ -487,3 +487,13 @@ after" "$(tail -n 2 "$T/early.out")"
 		check_eq "left beside PATH after round $i" "" "$(leftovers "$T")"
 	done
 }
+
+@test "--tap and --untap on a build without them: a usage error" {
+	[ -n "$TAP_SKIP" ] || skip "this ucat has --tap"
+	run "$UCAT" --tap "$T/s"
+	check_eq status 2 "$status"
+	check_eq message "ucat: --tap: not supported on this system" "$output"
+	run "$UCAT" --untap "$T/s"
+	check_eq status 2 "$status"
+	check_eq message "ucat: --untap: not supported on this system" "$output"
+}
