@@ -1,4 +1,4 @@
-/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, fd:, limits). */
+/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, fd:, vsock-mux:, limits). */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -134,6 +134,41 @@ parse_tcp(const char *text, struct uaddr *ua)
 	return 0;
 }
 
+/*
+ * "PATH:PORT" of vsock-mux: a VM's vsock PORT through the hybrid vsock
+ * socket file PATH (Firecracker, cloud-hypervisor), which is connected to
+ * and then asked for PORT (sock.c).  PATH may hold ':' itself: the last
+ * one ends it.  -1 with EDOM where PATH or PORT is missing or PORT is not
+ * a number 0 to 4294967295, ENAMETOOLONG.
+ */
+static int
+parse_vsock_mux(const char *text, struct uaddr *ua)
+{
+	const char *colon = strrchr(text, ':'), *d;
+	unsigned long long port = 0;
+
+	if (colon == NULL || colon == text || colon[1] == '\0') {
+		errno = EDOM;
+		return -1;
+	}
+	for (d = colon + 1; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9' || (port = port * 10 +
+		    (unsigned)(*d - '0')) > UINT32_MAX) {
+			errno = EDOM;
+			return -1;
+		}
+	}
+	if ((size_t)(colon - text) > ADDR_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(ua->sun.sun_path, text, (size_t)(colon - text));
+	ua->len = SUN_OFF + (socklen_t)(colon - text) + 1;
+	ua->mux = true;
+	ua->mux_port = (uint32_t)port;
+	return 0;
+}
+
 /* The length of what looks like a type before a ':' (a word of letters,
  * digits and '-'), 0 where there is none. */
 size_t
@@ -174,6 +209,8 @@ addr_parse(const char *text, struct uaddr *ua)
 		return parse_fd_addr(text + 3, ua);
 	if (strncasecmp(text, "fdname:", 7) == 0)
 		return parse_fdname(text + 7, ua);
+	if (strncasecmp(text, "vsock-mux:", 10) == 0)
+		return parse_vsock_mux(text + 10, ua);
 	if (text[0] == '@')
 		return parse_abstract(text, ua);
 	if (addr_type_len(text) > 0) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -150,6 +151,8 @@ static const char usage_text[] =
 "files.  tcp:HOST:PORT, tcp:[IPV6]:PORT, tcp:PORT (127.0.0.1) are TCP.\n"
 "fd:N is an inherited socket, fdname:NAME one systemd named; -l with no\n"
 "address takes the one socket systemd passed (LISTEN_FDS).\n"
+"vsock-mux:PATH:PORT is a VM's vsock PORT through the hybrid vsock socket\n"
+"PATH (Firecracker, cloud-hypervisor).\n"
 "\n"
 "relay: with a target, stdin and stdout are not used: each client of\n"
 "address (-l), or one connection to address, is joined to a new\n"
@@ -276,6 +279,9 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 	case ERANGE:
 		bad_addr(2, flag, text, ": the port must be 1 to 65535");
 	case EDOM:
+		if (strncasecmp(text, "vsock-mux:", 10) == 0)
+			bad_addr(2, flag, text, ": expected vsock-mux:PATH:PORT, "
+			    "PORT a number 0 to 4294967295");
 		bad_addr(2, flag, text, ": expected tcp:HOST:PORT, "
 		    "tcp:[IPV6]:PORT or tcp:PORT");
 	case EBADF:
@@ -283,9 +289,9 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 		    "or fdname:NAME");
 	case EPROTONOSUPPORT:
 		bad_addr(2, flag, text, ": no address type '%.*s' (there are "
-		    "unix:, tcp:, fd:, fdname:); a file of that name is "
-		    "./%s or unix:%s", (int)addr_type_len(text), text, text,
-		    text);
+		    "unix:, tcp:, fd:, fdname:, vsock-mux:); a file of that "
+		    "name is ./%s or unix:%s", (int)addr_type_len(text), text,
+		    text, text);
 	default:
 		bad_addr(2, flag, text, ": abstract names are not supported "
 		    "on this system");
@@ -309,7 +315,7 @@ tap_addr(struct options *o, int argc)
 	if (o->addr.abstract || o->addr.autobind)
 		bad_addr(2, flag, path, ": an abstract name cannot be renamed; "
 		    "only a server's socket file can be tapped");
-	if (o->addr.family != AF_UNIX || o->addr.inherited)
+	if (o->addr.family != AF_UNIX || o->addr.inherited || o->addr.mux)
 		bad_addr(2, flag, path, ": not a socket file's path");
 }
 

@@ -283,11 +283,31 @@ tap(const struct options *o, char *why)
 	    "back", flag);
 }
 
+/* What a vsock-mux: address does not take: it is a VM's stream port,
+ * reached by connecting to the host's socket and asking. */
+static bool
+mux(const struct options *o, char *why)
+{
+	const struct uaddr *m = o->addr.mux ? &o->addr :
+	    o->relay && o->target.mux ? &o->target : NULL;
+
+	if (o->src_set && o->src.mux)
+		return broken(why, "-s: address '%s' is a VM's port, connected "
+		    "to, never bound", o->src.text);
+	if (o->listen && o->addr.mux)
+		return broken(why, "-l: address '%s' is a VM's port, reached by "
+		    "connecting; it cannot be listened on", o->addr.text);
+	if (m != NULL && o->type != SOCK_STREAM)
+		return broken(why, "%s: address '%s' is a VM's port, a stream",
+		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket", m->text);
+	return false;
+}
+
 /* The rules about the flags, once every address is read.  0, or -1 with
  * why. */
 int
 rules_flags(const struct options *o, char *why)
 {
-	return tap(o, why) || tcp(o, why) || pcap(o, why) ||
+	return tap(o, why) || mux(o, why) || tcp(o, why) || pcap(o, why) ||
 	    send_fd(o, why) || kind(o, why) || way(o, why) ? -1 : 0;
 }

@@ -309,15 +309,35 @@ connect_finish(int fd, const struct options *o)
 }
 
 /*
+ * Before a --wait retry: sleeps *pause (10 ms at first, doubling to
+ * 100 ms), but not past deadline.  False when the time is up.
+ */
+static bool
+retry_pause(double deadline, double *pause)
+{
+	struct timespec ts;
+	double left = deadline - clock_now();
+
+	if (left <= 0)
+		return false;
+	if (*pause > left)
+		*pause = left;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(*pause * 1e9);
+	nanosleep(&ts, NULL);
+	*pause = *pause * 2 < 0.1 ? *pause * 2 : 0.1;
+	return true;
+}
+
+/*
  * connect(2), and with --wait again while the address is missing or nobody
- * listens yet, backing off from 10 ms to 100 ms between tries.
+ * listens yet, until deadline.
  */
 static int
-connect_retry(int fd, const struct options *o, const struct uaddr *to)
+connect_retry(int fd, const struct options *o, const struct uaddr *to,
+    double deadline, double *pause)
 {
 	const struct sockaddr *sa = &to->sa;
-	double deadline = clock_now() + o->wait, pause = 0.01, left;
-	struct timespec ts;
 
 	for (;;) {
 		/* A socket in a directory held (--tap's server) is reached
@@ -330,28 +350,19 @@ connect_retry(int fd, const struct options *o, const struct uaddr *to)
 		if (errno == EINTR && connect_finish(fd, o) == 0)
 			return 0;
 		if ((errno != ENOENT && errno != ECONNREFUSED) ||
-		    (left = deadline - clock_now()) <= 0)
+		    !retry_pause(deadline, pause))
 			return -1;
-		if (pause > left)
-			pause = left;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)(pause * 1e9);
-		nanosleep(&ts, NULL);
-		pause = pause * 2 < 0.1 ? pause * 2 : 0.1;
 	}
 }
 
 /*
- * Connects to the address to, having bound to src first if it is not
- * NULL.  A datagram client with no src binds to an autobound abstract name
- * so that the server has an address to answer.  The -w timeout rides on
- * SO_SNDTIMEO, which bounds a blocking AF_UNIX connect waiting for room in
- * a full backlog; expiry is ETIMEDOUT.  *bind_failed tells the caller
- * which of the two steps failed.
+ * One socket connected to the address to, having bound to src first if
+ * it is not NULL (see sock_connect).
  */
-int
-sock_connect(const struct options *o, const struct uaddr *to,
-    const struct uaddr *src, bool *bind_failed)
+static int
+connect_once(const struct options *o, const struct uaddr *to,
+    const struct uaddr *src, bool *bind_failed, double deadline,
+    double *pause)
 {
 	int fd, rc, saved;
 
@@ -375,7 +386,7 @@ sock_connect(const struct options *o, const struct uaddr *to,
 	}
 	if (o->timeout > 0 && set_sndtimeo(fd, o->timeout) == -1)
 		goto fail;
-	if ((rc = connect_retry(fd, o, to)) == -1) {
+	if ((rc = connect_retry(fd, o, to, deadline, pause)) == -1) {
 		/* A blocking connect cut by SO_SNDTIMEO: EAGAIN (AF_UNIX) or
 		 * EINPROGRESS (TCP). */
 		if ((errno == EAGAIN || errno == EINPROGRESS) &&
@@ -391,6 +402,36 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/*
+ * Connects to the address to, having bound to src first if it is not
+ * NULL.  A datagram client with no src binds to an autobound abstract name
+ * so that the server has an address to answer.  The -w timeout rides on
+ * SO_SNDTIMEO, which bounds a blocking AF_UNIX connect waiting for room in
+ * a full backlog; expiry is ETIMEDOUT.  A vsock-mux: address is then asked
+ * for its port (mux.c); with --wait, a guest that does not answer OK yet
+ * is asked again on a new connection.  *bind_failed tells the caller
+ * which of the two steps failed.
+ */
+int
+sock_connect(const struct options *o, const struct uaddr *to,
+    const struct uaddr *src, bool *bind_failed)
+{
+	double deadline = clock_now() + o->wait, pause = 0.01;
+	int fd, saved;
+
+	for (;;) {
+		fd = connect_once(o, to, src, bind_failed, deadline, &pause);
+		if (fd == -1 || !to->mux ||
+		    mux_handshake(fd, to->mux_port, o->timeout) == 0)
+			return fd;
+		saved = errno;
+		close(fd);
+		errno = saved;
+		if (saved == ETIMEDOUT || !retry_pause(deadline, &pause))
+			return -1;
+	}
 }
 
 /* One line for a failed socket step on ua, with the kinder words where
@@ -409,6 +450,16 @@ sock_warn(const char *what, const struct uaddr *ua)
 	case ETIMEDOUT:
 		warnx("%s %s: timed out", what, ua->text);
 		break;
+	case EPROTO:
+	case ECONNRESET:
+		if (ua->mux) {
+			warnx("%s %s: port %lu: %s", what, ua->text,
+			    (unsigned long)ua->mux_port, errno == EPROTO ?
+			    "the host's answer is not OK" : "closed with no "
+			    "answer (does the guest listen on it?)");
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		warn("%s %s", what, ua->text);
 	}

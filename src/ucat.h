@@ -71,6 +71,9 @@ struct uaddr {
 	const char	*fdname;
 	/* A path ucat binds: its place, held from the start. */
 	struct place	place;
+	/* vsock-mux:PATH:PORT: a VM's vsock port, asked for at PATH. */
+	bool		mux;
+	uint32_t	mux_port;
 };
 
 struct options {
@@ -479,6 +482,9 @@ int	serve_run(const struct options *, struct trace *, int);
 void	sandbox_enter(const struct options *);
 void	sandbox_connected(const struct options *);
 const char *sandbox_features(void);
+
+/* mux.c */
+int	mux_handshake(int, uint32_t, double);
 
 /* tap.c */
 int	tap_in(struct options *);

@@ -34,6 +34,14 @@ reported in hex so that a stray NUL cannot hide.
                          and 1000 connections were made.  stderr: "done N"
                          every 100; at the end stdout: "total N failed M"
                          and the first failure.
+  vsock-mux PATH PORT DELAY ok|garbage
+                         a hybrid vsock host socket (Firecracker's): for
+                         each connection read "CONNECT N\n"; with ok, if N
+                         is PORT and DELAY seconds have passed since the
+                         start, answer "OK 1073741824\n" and, in the same
+                         send, "guest\n", then echo; else close with no
+                         answer.  With garbage, answer "NOPE\n" and close.
+                         stderr: "listening", then "asked N" each time.
   burst dgram|seqpacket ADDR COUNT
                          send COUNT messages b"m0", b"m1", ... to ADDR as
                          fast as the kernel takes them, then close.
@@ -215,6 +223,40 @@ def hammer(addr, send, expect, stop):
     print("total %d failed %d %s" % (n, failed, first), flush=True)
 
 
+def vsock_mux(path, port, delay, mode):
+    import time
+    start = time.monotonic()
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(path)
+    sock.listen(16)
+    say("listening")
+
+    def serve(conn):
+        line = b""
+        while not line.endswith(b"\n"):
+            more = conn.recv(1)
+            if not more:
+                conn.close()
+                return
+            line += more
+        say("asked %s" % line.decode(errors="replace").strip())
+        if mode == "garbage":
+            conn.sendall(b"NOPE\n")
+        elif (line == b"CONNECT %s\n" % port.encode() and
+              time.monotonic() - start >= float(delay)):
+            conn.sendall(b"OK 1073741824\nguest\n")
+            while True:
+                data = conn.recv(CHUNK)
+                if not data:
+                    break
+                conn.sendall(data)
+        conn.close()
+
+    while True:
+        conn, _ = sock.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 COMMANDS = {
     "server": (server, 1),
     "padded-server": (lambda addr: server(addr, True), 1),
@@ -224,6 +266,7 @@ COMMANDS = {
     "burst": (burst, 3),
     "who": (who, 3),
     "hammer": (hammer, 4),
+    "vsock-mux": (vsock_mux, 4),
 }
 
 

@@ -51,6 +51,22 @@ round_trip(const char *text)
 			abort();
 		return;
 	}
+	/* vsock-mux:PATH:PORT: PATH up to the last ':', a port in 32 bits,
+	 * a path that is never abstract. */
+	if (strncasecmp(text, "vsock-mux:", 10) == 0) {
+		const char *colon = strrchr(text + 10, ':');
+
+		if (!ua.mux || ua.abstract || colon == NULL ||
+		    ua.len != offsetof(struct sockaddr_un, sun_path) +
+		    (size_t)(colon - (text + 10)) + 1 ||
+		    memcmp(ua.sun.sun_path, text + 10,
+		    (size_t)(colon - (text + 10))) != 0 ||
+		    ua.mux_port != strtoul(colon + 1, NULL, 10))
+			abort();
+		return;
+	}
+	if (ua.mux)
+		abort();
 	if (ua.inherited || ua.family != AF_UNIX ||
 	    ua.len < sizeof(sa_family_t) ||
 	    ua.len > sizeof(ua.sun) || ua.sun.sun_family != AF_UNIX)
