@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -169,6 +170,67 @@ parse_vsock_mux(const char *text, struct uaddr *ua)
 	return 0;
 }
 
+/* The /proc/PID/root before a path of ns:PID:, so that the path is the
+ * one process PID sees (a relative one from its root too). */
+static int
+under_root(const struct uaddr *ns, struct uaddr *ua)
+{
+	char path[ADDR_PATH_MAX + 2];
+	const char *p = ua->sun.sun_path;
+	int n;
+
+	n = snprintf(path, sizeof(path), "/proc/%.*s/root%s%s",
+	    (int)ns->ns_len, ns->ns_id, p[0] == '/' ? "" : "/", p);
+	if (n < 0 || (size_t)n > ADDR_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(ua->sun.sun_path, path, (size_t)n + 1);
+	ua->len = SUN_OFF + (socklen_t)n + 1;
+	return 0;
+}
+
+/*
+ * "PID:ADDR" of ns: (named: "NAME:ADDR" of netns:): ADDR as process PID
+ * sees it, or in the network namespace ip netns named NAME.  -1 with
+ * ENXIO where PID or NAME is missing or not one, ENOTSUP where ADDR is an
+ * inherited socket or names a namespace itself, or addr_parse's.
+ */
+static int
+parse_ns(const char *all, const char *text, bool named, struct uaddr *ua)
+{
+	const char *colon = strchr(text, ':');
+	size_t len = colon != NULL ? (size_t)(colon - text) : 0, i;
+
+	if (len == 0 || (named ? memchr(text, '/', len) != NULL ||
+	    (len <= 2 && strncmp(text, "..", len) == 0) : len > 10)) {
+		errno = ENXIO;
+		return -1;
+	}
+	for (i = 0; !named && i < len; i++)
+		if (text[i] < '0' || text[i] > '9') {
+			errno = ENXIO;
+			return -1;
+		}
+	if (!named && strtoul(text, NULL, 10) == 0) {
+		errno = ENXIO;
+		return -1;
+	}
+	if (addr_parse(colon + 1, ua) == -1)
+		return -1;
+	if (ua->inherited || ua->ns_len != 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	ua->text = all;
+	ua->ns_id = text;
+	ua->ns_len = len;
+	ua->ns_named = named;
+	if (!named && ua->family == AF_UNIX && !ua->abstract)
+		return under_root(ua, ua);
+	return 0;
+}
+
 /* The length of what looks like a type before a ':' (a word of letters,
  * digits and '-'), 0 where there is none. */
 size_t
@@ -200,6 +262,7 @@ addr_parse(const char *text, struct uaddr *ua)
 	ua->family = AF_UNIX;
 	ua->text = text;
 	ua->place.dir = ua->place.home = -1;
+	ua->ns_fd = -1;
 
 	if (strncasecmp(text, "unix:", 5) == 0)
 		return parse_path(text + 5, ua);
@@ -211,6 +274,10 @@ addr_parse(const char *text, struct uaddr *ua)
 		return parse_fdname(text + 7, ua);
 	if (strncasecmp(text, "vsock-mux:", 10) == 0)
 		return parse_vsock_mux(text + 10, ua);
+	if (strncasecmp(text, "ns:", 3) == 0)
+		return parse_ns(text, text + 3, false, ua);
+	if (strncasecmp(text, "netns:", 6) == 0)
+		return parse_ns(text, text + 6, true, ua);
 	if (text[0] == '@')
 		return parse_abstract(text, ua);
 	if (addr_type_len(text) > 0) {

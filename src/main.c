@@ -152,7 +152,8 @@ static const char usage_text[] =
 "fd:N is an inherited socket, fdname:NAME one systemd named; -l with no\n"
 "address takes the one socket systemd passed (LISTEN_FDS).\n"
 "vsock-mux:PATH:PORT is a VM's vsock PORT through the hybrid vsock socket\n"
-"PATH (Firecracker, cloud-hypervisor).\n"
+"PATH (Firecracker, cloud-hypervisor).\n""ns:PID:ADDRESS is ADDRESS as process PID sees it (its network namespace,\n"
+"its root), netns:NAME:ADDRESS in the namespace ip netns named NAME.\n"
 "\n"
 "relay: with a target, stdin and stdout are not used: each client of\n"
 "address (-l), or one connection to address, is joined to a new\n"
@@ -258,9 +259,23 @@ bad_addr(int status, const char *flag, const char *text, const char *fmt,
 	errx(status, "%s%s", what, msg);
 }
 
+/* The address inside ns:PID: or netns:NAME:, which the words of an error
+ * are about; text itself where there is none. */
+static const char *
+inner(const char *text)
+{
+	size_t skip = strncasecmp(text, "ns:", 3) == 0 ? 3 :
+	    strncasecmp(text, "netns:", 6) == 0 ? 6 : 0;
+	const char *colon = skip > 0 ? strchr(text + skip, ':') : NULL;
+
+	return colon != NULL ? colon + 1 : text;
+}
+
 static void
 parse_addr(const char *flag, const char *text, struct uaddr *ua)
 {
+	const char *in = inner(text);
+
 	if (addr_parse(text, ua) == 0) {
 		if (addr_resolve(ua) == 0)
 			return;
@@ -274,12 +289,21 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 			errx(2, "-s: empty address");
 		errx(2, "empty %s", flag);
 	case ENAMETOOLONG:
-		bad_addr(2, flag, text, " is too long: at most %zu bytes%s",
-		    ADDR_PATH_MAX, text[0] == '@' ? " after the @" : "");
+		bad_addr(2, flag, text, " is too long: at most %zu bytes%s%s",
+		    ADDR_PATH_MAX, in[0] == '@' ? " after the @" : "",
+		    in != text && in[0] != '@' ? ", /proc/PID/root before a "
+		    "path included" : "");
 	case ERANGE:
 		bad_addr(2, flag, text, ": the port must be 1 to 65535");
+	case ENXIO:
+		bad_addr(2, flag, text, ": expected %s", strncasecmp(text,
+		    "ns:", 3) == 0 ? "ns:PID:ADDRESS, PID a process id" :
+		    "netns:NAME:ADDRESS, NAME as ip netns names it");
+	case ENOTSUP:
+		bad_addr(2, flag, text, ": a namespace takes an address, not "
+		    "an inherited socket or another namespace");
 	case EDOM:
-		if (strncasecmp(text, "vsock-mux:", 10) == 0)
+		if (strncasecmp(in, "vsock-mux:", 10) == 0)
 			bad_addr(2, flag, text, ": expected vsock-mux:PATH:PORT, "
 			    "PORT a number 0 to 4294967295");
 		bad_addr(2, flag, text, ": expected tcp:HOST:PORT, "
@@ -289,13 +313,26 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 		    "or fdname:NAME");
 	case EPROTONOSUPPORT:
 		bad_addr(2, flag, text, ": no address type '%.*s' (there are "
-		    "unix:, tcp:, fd:, fdname:, vsock-mux:); a file of that "
-		    "name is ./%s or unix:%s", (int)addr_type_len(text), text,
-		    text, text);
+		    "unix:, tcp:, fd:, fdname:, vsock-mux:, ns:, netns:); a "
+		    "file of that name is ./%s or unix:%s",
+		    (int)addr_type_len(in), in, in, in);
 	default:
 		bad_addr(2, flag, text, ": abstract names are not supported "
 		    "on this system");
 	}
+}
+
+/* The namespace of ns:PID: or netns:NAME:, opened (and entered once)
+ * before anything is made: one that is not there or not permitted is
+ * exit 1, naming PID or NAME. */
+static void
+open_ns(struct uaddr *ua)
+{
+	char why[256];
+
+	if (ns_open(ua, why, sizeof(why)) == -1)
+		errx(1, "%s%.*s: %s", ua->ns_named ? "netns:" : "ns:",
+		    (int)ua->ns_len, ua->ns_id, why);
 }
 
 /* --tap PATH or --untap PATH: the one address, a socket file's. */
@@ -315,7 +352,8 @@ tap_addr(struct options *o, int argc)
 	if (o->addr.abstract || o->addr.autobind)
 		bad_addr(2, flag, path, ": an abstract name cannot be renamed; "
 		    "only a server's socket file can be tapped");
-	if (o->addr.family != AF_UNIX || o->addr.inherited || o->addr.mux)
+	if (o->addr.family != AF_UNIX || o->addr.inherited || o->addr.mux ||
+	    o->addr.ns_len != 0)
 		bad_addr(2, flag, path, ": not a socket file's path");
 }
 
@@ -528,6 +566,7 @@ parse_options(int argc, char **argv, struct options *o,
 	memset(o, 0, sizeof(*o));
 	/* No place held for an address not given. */
 	o->addr.place.dir = o->target.place.dir = o->src.place.dir = -1;
+	o->addr.ns_fd = o->target.ns_fd = o->src.ns_fd = -1;
 	o->ready_fd = -1;
 	o->type = SOCK_STREAM;
 	o->quit_after = NAN;
@@ -769,6 +808,8 @@ main(int argc, char **argv)
 	    signals_at_exit(notify_stopping) == -1 ||
 	    signals_at_exit(sock_cleanup) == -1)
 		errx(1, "too many things to undo at exit");
+	open_ns(&o.addr);
+	open_ns(&o.target);
 	if (o.untap != NULL) {
 		hold("--untap", &o.addr, SOCK_STREAM);
 		return tap_undo(&o.addr, o.verbose) == 0 ? 0 : 1;

@@ -283,6 +283,23 @@ tap(const struct options *o, char *why)
 	    "back", flag);
 }
 
+/* What an address in another namespace does not take: a source is bound
+ * in ucat's own, and a path of another mount namespace is only connected
+ * to (its links would be followed in ucat's). */
+static bool
+ns(const struct options *o, char *why)
+{
+	if (o->src_set && o->src.ns_len != 0)
+		return broken(why, "-s: address '%s': a source is bound in "
+		    "ucat's own namespace", o->src.text);
+	if (o->listen && o->addr.ns_len != 0 && !o->addr.ns_named &&
+	    o->addr.family == AF_UNIX && !o->addr.abstract)
+		return broken(why, "-l: address '%s': a path in another "
+		    "mount namespace is only connected to; listen on an @name "
+		    "or tcp: there", o->addr.text);
+	return false;
+}
+
 /* What a vsock-mux: address does not take: it is a VM's stream port,
  * reached by connecting to the host's socket and asking. */
 static bool
@@ -308,6 +325,7 @@ mux(const struct options *o, char *why)
 int
 rules_flags(const struct options *o, char *why)
 {
-	return tap(o, why) || mux(o, why) || tcp(o, why) || pcap(o, why) ||
-	    send_fd(o, why) || kind(o, why) || way(o, why) ? -1 : 0;
+	return tap(o, why) || mux(o, why) || ns(o, why) || tcp(o, why) ||
+	    pcap(o, why) || send_fd(o, why) || kind(o, why) || way(o, why) ?
+	    -1 : 0;
 }

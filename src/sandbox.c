@@ -302,6 +302,21 @@ allow_tap(struct prog *p)
 	allow(p, SYS_setresuid);
 }
 
+/* setns(2) only into the network namespace held on fd a or b. */
+static void
+allow_setns(struct prog *p, int a, int b)
+{
+	jeq(p, SYS_setns, 0, 8);
+	load(p, ARG_LO(1));
+	jeq(p, CLONE_NEWNET, 0, 5);
+	load(p, ARG_LO(0));
+	jeq(p, (unsigned)a, 2, 0);
+	jeq(p, (unsigned)b, 1, 0);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+	ret(p, SECCOMP_RET_ALLOW);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+}
+
 /* What prctl(2) may do: see seccomp_enter. */
 static const unsigned prctls[] = { PR_SET_SECCOMP, PR_GET_SECCOMP,
     PR_SET_DUMPABLE };
@@ -345,6 +360,10 @@ seccomp_enter(const struct options *o, bool connecting)
 			allow(&p, SYS_fchdir);
 		if (o->tap != NULL)
 			allow_tap(&p);
+		/* A relay's connections in TARGET's namespace (ns.c): into
+		 * it and back, by the descriptors held, and nothing else. */
+		if (o->target.ns_fd != -1)
+			allow_setns(&p, o->target.ns_fd, ns_self());
 		allow_fork_clone(&p);
 		/* prctl(2) only to add a filter, which can only take more
 		 * away, or to ask whether one is in place; and in a tap's

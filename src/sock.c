@@ -96,10 +96,12 @@ set_sndbuf(int fd, int size)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
+/* A socket for ua, made in its network namespace (ns.c); ua NULL: ucat's
+ * own. */
 static int
-sock_open(int family, int type)
+sock_open(const struct uaddr *ua, int family, int type)
 {
-	int fd = socket(family, type | SOCK_CLOEXEC, 0);
+	int fd = ns_socket(ua, family, type | SOCK_CLOEXEC);
 
 	/* Room to send a message as large as ucat receives whole. */
 	if (fd != -1 && type != SOCK_STREAM)
@@ -142,7 +144,7 @@ sock_live(const struct place *p)
 {
 	int fd, rc, saved;
 
-	if ((fd = sock_open(AF_UNIX, SOCK_DGRAM)) == -1)
+	if ((fd = sock_open(NULL, AF_UNIX, SOCK_DGRAM)) == -1)
 		return -1;
 	rc = place_socket(p, fd, false);
 	saved = errno;
@@ -241,7 +243,7 @@ sock_listen(const struct options *o)
 
 	if (o->addr.inherited)
 		return o->addr.fd;
-	if ((fd = sock_open(o->addr.family, o->type)) == -1)
+	if ((fd = sock_open(&o->addr, o->addr.family, o->type)) == -1)
 		return -1;
 	if (sock_bind(fd, &o->addr, o) == -1 ||
 	    (o->type != SOCK_DGRAM && listen(fd, LISTEN_BACKLOG) == -1)) {
@@ -367,7 +369,7 @@ connect_once(const struct options *o, const struct uaddr *to,
 	int fd, rc, saved;
 
 	*bind_failed = false;
-	if ((fd = sock_open(to->family, o->type)) == -1)
+	if ((fd = sock_open(to, to->family, o->type)) == -1)
 		return -1;
 	rc = 0;
 	if (src != NULL) {

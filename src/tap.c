@@ -195,6 +195,7 @@ addr_at(struct uaddr *ua, const struct place *p, const char *text)
 	    strlen(ua->sun.sun_path) + 1);
 	ua->text = text;
 	ua->fd = -1;
+	ua->ns_fd = -1;
 	ua->place = *p;
 }
 

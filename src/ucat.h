@@ -74,6 +74,12 @@ struct uaddr {
 	/* vsock-mux:PATH:PORT: a VM's vsock port, asked for at PATH. */
 	bool		mux;
 	uint32_t	mux_port;
+	/* ns:PID:ADDR, netns:NAME:ADDR: the network namespace its socket
+	 * is made in (ns.c), held from the start; -1: ucat's own. */
+	const char	*ns_id;		/* PID or NAME (ns_len bytes) */
+	size_t		ns_len;		/* 0: no namespace named */
+	bool		ns_named;	/* netns:NAME */
+	int		ns_fd;
 };
 
 struct options {
@@ -482,6 +488,11 @@ int	serve_run(const struct options *, struct trace *, int);
 void	sandbox_enter(const struct options *);
 void	sandbox_connected(const struct options *);
 const char *sandbox_features(void);
+
+/* ns.c */
+int	ns_self(void);
+int	ns_open(struct uaddr *, char *, size_t);
+int	ns_socket(const struct uaddr *, int, int);
 
 /* mux.c */
 int	mux_handshake(int, uint32_t, double);

@@ -34,6 +34,20 @@ round_trip(const char *text)
 
 	if (addr_parse(text, &ua) == -1)
 		return;
+	/* ns:PID:ADDR, netns:NAME:ADDR: PID digits or NAME with no '/',
+	 * both inside the text; no namespace opened by parsing. */
+	if ((strncasecmp(text, "ns:", 3) == 0 ||
+	    strncasecmp(text, "netns:", 6) == 0) != (ua.ns_len != 0))
+		abort();
+	if (ua.ns_len != 0) {
+		if (ua.ns_fd != -1 || ua.inherited || ua.ns_id < text ||
+		    ua.ns_id + ua.ns_len > text + strlen(text) ||
+		    (!ua.ns_named && strspn(ua.ns_id, "0123456789") <
+		    ua.ns_len) || (ua.ns_named && memchr(ua.ns_id, '/',
+		    ua.ns_len) != NULL))
+			abort();
+		return;
+	}
 	/* tcp: a port in range, and a numeric host filled in (a name is
 	 * left to addr_resolve: parsing never asks the network). */
 	if (strncasecmp(text, "tcp:", 4) == 0) {
