@@ -1,4 +1,4 @@
-/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, fd:, vsock-mux:, limits). */
+/* addr.c: address text <-> socket address (path, @abstract, unix:, tcp:, udp:, fd:, vsock-mux:, ns:, limits). */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -91,9 +91,9 @@ parse_fdname(const char *text, struct uaddr *ua)
 }
 
 /*
- * "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1).  A numeric host is
- * filled in here; a name waits for addr_resolve, so that parsing never
- * asks the network.
+ * "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1), of tcp: and udp:.  A
+ * numeric host is filled in here; a name waits for addr_resolve, so that
+ * parsing never asks the network.
  */
 static int
 parse_tcp(const char *text, struct uaddr *ua)
@@ -268,6 +268,10 @@ addr_parse(const char *text, struct uaddr *ua)
 		return parse_path(text + 5, ua);
 	if (strncasecmp(text, "tcp:", 4) == 0)
 		return parse_tcp(text + 4, ua);
+	if (strncasecmp(text, "udp:", 4) == 0) {
+		ua->udp = true;
+		return parse_tcp(text + 4, ua);
+	}
 	if (strncasecmp(text, "fd:", 3) == 0)
 		return parse_fd_addr(text + 3, ua);
 	if (strncasecmp(text, "fdname:", 7) == 0)

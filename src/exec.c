@@ -46,14 +46,17 @@ tcp_end(const char *ip_var, const char *port_var,
 	setenv(ip_var, ip, 1);
 }
 
-/* UCSPI's TCP variables of the connection fd (tcpserver's names). */
+/* UCSPI's TCP variables of the connection fd (tcpserver's names); a udp:
+ * listener's program has a message on a pipe, and only PROTO=UDP. */
 static void
-tcp_env(int fd)
+tcp_env(int fd, bool udp)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	setenv("PROTO", "TCP", 1);
+	setenv("PROTO", udp ? "UDP" : "TCP", 1);
+	if (udp)
+		return;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		tcp_end("TCPLOCALIP", "TCPLOCALPORT", &ss);
 	len = sizeof(ss);
@@ -82,7 +85,7 @@ child(const struct options *o, int in, int out, const struct peer *pc,
 		fcntl(STDOUT_FILENO, F_SETFD, 0);
 
 	if (o->addr.family != AF_UNIX) {
-		tcp_env(in);
+		tcp_env(in, o->addr.udp);
 		goto run;
 	}
 	setenv("PROTO", "UNIX", 1);

@@ -148,7 +148,8 @@ static const char usage_text[] =
 "\n"
 "address: a path (at most 107 bytes), @name for a Linux abstract name,\n"
 "or @ alone with -l for a name the kernel picks.  ./@x and unix:@x are\n"
-"files.  tcp:HOST:PORT, tcp:[IPV6]:PORT, tcp:PORT (127.0.0.1) are TCP.\n"
+"files.  tcp:HOST:PORT, tcp:[IPV6]:PORT, tcp:PORT (127.0.0.1) are TCP,\n"
+"udp: the same UDP (-u implied).\n"
 "fd:N is an inherited socket, fdname:NAME one systemd named; -l with no\n"
 "address takes the one socket systemd passed (LISTEN_FDS).\n"
 "vsock-mux:PATH:PORT is a VM's vsock PORT through the hybrid vsock socket\n"
@@ -313,7 +314,7 @@ parse_addr(const char *flag, const char *text, struct uaddr *ua)
 		    "or fdname:NAME");
 	case EPROTONOSUPPORT:
 		bad_addr(2, flag, text, ": no address type '%.*s' (there are "
-		    "unix:, tcp:, fd:, fdname:, vsock-mux:, ns:, netns:); a "
+		    "unix:, tcp:, udp:, fd:, fdname:, vsock-mux:, ns:, netns:); a "
 		    "file of that name is ./%s or unix:%s",
 		    (int)addr_type_len(in), in, in, in);
 	default:
@@ -355,6 +356,21 @@ tap_addr(struct options *o, int argc)
 	if (o->addr.family != AF_UNIX || o->addr.inherited || o->addr.mux ||
 	    o->addr.ns_len != 0)
 		bad_addr(2, flag, path, ": not a socket file's path");
+}
+
+/* A udp: address makes the whole command datagram: -u is implied, and
+ * --seqpacket is a usage error naming it. */
+static void
+udp_implied(struct options *o)
+{
+	const struct uaddr *u = o->addr.udp ? &o->addr :
+	    o->relay && o->target.udp ? &o->target : NULL;
+
+	if (u == NULL)
+		return;
+	if (o->type == SOCK_SEQPACKET)
+		errx(2, "--seqpacket: address '%s' is UDP, datagrams", u->text);
+	o->type = SOCK_DGRAM;
 }
 
 /* The flags that only switch something on, each a bool of options. */
@@ -600,6 +616,7 @@ parse_options(int argc, char **argv, struct options *o,
 	}
 	if (o->addr.inherited && (rc = activate_inherit(o, act, why)) != 0)
 		errx(rc, "%s", why);
+	udp_implied(o);
 	check_rules(o, src);
 }
 

@@ -104,19 +104,33 @@ rules_addresses(const struct options *o, bool src, char *why)
 	return 0;
 }
 
+/* The first of the addresses that is TCP (an IP address, not udp:), or
+ * NULL. */
+static const struct uaddr *
+tcp_one(const struct options *o)
+{
+	if (o->addr.family != AF_UNIX && !o->addr.udp)
+		return &o->addr;
+	if (o->relay && o->target.family != AF_UNIX && !o->target.udp)
+		return &o->target;
+	if (o->src_set && o->src.family != AF_UNIX && !o->src.udp)
+		return &o->src;
+	return NULL;
+}
+
 /* What a tcp: address does not take: it is a stream, and its peers have
- * no credentials; -s is of the kind of what it connects to. */
+ * no credentials; -s is of the kind of what it connects to (udp: its
+ * own). */
 static bool
 tcp(const struct options *o, char *why)
 {
-	const struct uaddr *to = o->relay ? &o->target : &o->addr, *t = NULL;
+	const struct uaddr *to = o->relay ? &o->target : &o->addr;
+	const struct uaddr *t = tcp_one(o);
 
-	if (o->addr.family != AF_UNIX)
-		t = &o->addr;
-	else if (o->relay && o->target.family != AF_UNIX)
-		t = &o->target;
-	else if (o->src_set && o->src.family != AF_UNIX)
-		t = &o->src;
+	if (t != NULL && o->type != SOCK_STREAM && !o->type_given)
+		return broken(why, "address '%s' is TCP, a stream, and '%s' "
+		    "UDP, datagrams", t->text, o->addr.udp ? o->addr.text :
+		    o->target.text);
 	if (t != NULL && o->type != SOCK_STREAM)
 		return broken(why, "%s: address '%s' is TCP, a stream",
 		    o->type == SOCK_DGRAM ? "-u" : "--seqpacket", t->text);
@@ -124,8 +138,8 @@ tcp(const struct options *o, char *why)
 	    (o->allow_uid != NULL || o->allow_gid != NULL))
 		return broken(why, "--allow-uid, --allow-gid: a TCP peer has "
 		    "no credentials");
-	if (o->src_set && (o->src.family == AF_UNIX) !=
-	    (to->family == AF_UNIX))
+	if (o->src_set && ((o->src.family == AF_UNIX) !=
+	    (to->family == AF_UNIX) || o->src.udp != to->udp))
 		return broken(why, "-s: address '%s' is not of the kind of "
 		    "'%s'", o->src.text, to->text);
 	return false;

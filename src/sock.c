@@ -374,7 +374,8 @@ connect_once(const struct options *o, const struct uaddr *to,
 	rc = 0;
 	if (src != NULL) {
 		rc = sock_bind(fd, src, o);
-	} else if (o->type == SOCK_DGRAM && !o->probe) {
+	} else if (o->type == SOCK_DGRAM && !o->probe &&
+	    to->family == AF_UNIX) {
 #ifdef HAVE_ABSTRACT_NAMESPACE
 		struct uaddr any;
 

@@ -71,6 +71,7 @@ struct uaddr {
 	const char	*fdname;
 	/* A path ucat binds: its place, held from the start. */
 	struct place	place;
+	bool		udp;		/* udp:: datagrams over IP */
 	/* vsock-mux:PATH:PORT: a VM's vsock port, asked for at PATH. */
 	bool		mux;
 	uint32_t	mux_port;

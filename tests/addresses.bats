@@ -224,7 +224,7 @@ nothing_left() {
 		word=${a%%:*}
 		run timeout 20 "$UCAT" "$a" </dev/null
 		check_eq "$a status" 2 "$status"
-		check_eq "$a error" "ucat: address '$a': no address type '$word' (there are unix:, tcp:, fd:, fdname:, vsock-mux:, ns:, netns:); a file of that name is ./$a or unix:$a" \
+		check_eq "$a error" "ucat: address '$a': no address type '$word' (there are unix:, tcp:, udp:, fd:, fdname:, vsock-mux:, ns:, netns:); a file of that name is ./$a or unix:$a" \
 			"$output"
 	done
 	run timeout 20 "$UCAT" -l "$T/s" sctp:x </dev/null

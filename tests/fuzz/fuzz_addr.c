@@ -50,8 +50,10 @@ round_trip(const char *text)
 	}
 	/* tcp: a port in range, and a numeric host filled in (a name is
 	 * left to addr_resolve: parsing never asks the network). */
-	if (strncasecmp(text, "tcp:", 4) == 0) {
-		if (ua.port == 0 || (ua.family != AF_INET &&
+	if (strncasecmp(text, "tcp:", 4) == 0 ||
+	    strncasecmp(text, "udp:", 4) == 0) {
+		if (ua.udp != (strncasecmp(text, "udp:", 4) == 0) ||
+		    ua.port == 0 || (ua.family != AF_INET &&
 		    ua.family != AF_INET6 && ua.family != AF_UNSPEC) ||
 		    (ua.family != AF_UNSPEC && ua.sa.sa_family != ua.family))
 			abort();
@@ -79,7 +81,7 @@ round_trip(const char *text)
 			abort();
 		return;
 	}
-	if (ua.mux)
+	if (ua.mux || ua.udp)
 		abort();
 	if (ua.inherited || ua.family != AF_UNIX ||
 	    ua.len < sizeof(sa_family_t) ||
