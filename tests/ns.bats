@@ -82,6 +82,23 @@ inside() {
 	check_eq message "ucat: -l: address 'ns:$pid:$T/m/t': a path in another mount namespace is only connected to; listen on an @name or tcp: there" "$output"
 }
 
+@test "ns:PID:tcp: redis-server on a loopback port only its namespace has" {
+	[ -z "$NS_SKIP" ] || skip "$NS_SKIP"
+	need redis-server
+	local port=$((20000 + RANDOM % 20000))
+	spawn redis unshare -n sh -c 'ip link set lo up && exec redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$2"' sh "$port" "$T" </dev/null
+	pid=$(for ((i = 0; i < 1000; i++)); do
+		p=$(ucat_of redis) && [ -n "$p" ] && echo "$p" && break
+		sleep 0.01
+	done)
+	[ -n "$pid" ]
+	run timeout 60 "$UCAT" --wait 30 -z "ns:$pid:tcp:127.0.0.1:$port"
+	check_eq "redis listens inside" 0 "$status"
+	check_eq PING "+PONG" "$(printf 'PING\n' | timeout 20 "$UCAT" -C "ns:$pid:tcp:127.0.0.1:$port" | tr -d '\r')"
+	run timeout 20 "$UCAT" -z "tcp:127.0.0.1:$port"
+	check_eq "the host's own port" 1 "$status"
+}
+
 @test "netns:NAME: the namespace ip netns made" {
 	[ -z "$NS_SKIP" ] || skip "$NS_SKIP"
 	need ip
