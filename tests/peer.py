@@ -166,6 +166,25 @@ def burst(kind, addr, count):
     sock.close()
 
 
+def echo(conn):
+    """Sends back what conn sends until its end, then closes it."""
+    while True:
+        data = conn.recv(CHUNK)
+        if not data:
+            break
+        conn.sendall(data)
+    conn.close()
+
+
+def serve_each(sock, serve, note=None):
+    """Each connection accepted on sock served by a thread of its own."""
+    while True:
+        conn, _ = sock.accept()
+        if note:
+            say(note)
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 def who(kind, addr, label):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET
                          if kind == "seqpacket" else socket.SOCK_STREAM)
@@ -184,17 +203,9 @@ def who(kind, addr, label):
         conn.sendall(("%s uid=%d gid=%d groups=%s pid=%d\n" % (
             label, uid, gid, ",".join(map(str, sorted(groups))),
             pid)).encode())
-        while True:
-            data = conn.recv(CHUNK)
-            if not data:
-                break
-            conn.sendall(data)
-        conn.close()
+        echo(conn)
 
-    while True:
-        conn, _ = sock.accept()
-        say("accepted")
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    serve_each(sock, serve, "accepted")
 
 
 def hammer(addr, send, expect, stop):
@@ -245,16 +256,10 @@ def vsock_mux(path, port, delay, mode):
         elif (line == b"CONNECT %s\n" % port.encode() and
               time.monotonic() - start >= float(delay)):
             conn.sendall(b"OK 1073741824\nguest\n")
-            while True:
-                data = conn.recv(CHUNK)
-                if not data:
-                    break
-                conn.sendall(data)
+            echo(conn)
         conn.close()
 
-    while True:
-        conn, _ = sock.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    serve_each(sock, serve)
 
 
 COMMANDS = {
