@@ -528,8 +528,8 @@ tap_swap(const struct options *o)
 /*
  * Undoes the tap, at exit or at a fatal signal (safe in a handler): the
  * server's socket goes back to PATH in one step, if PATH still is ucat's
- * listener; else PATH is left to whoever replaced it (a server that
- * restarted) and only the hidden link goes.  Where the rename fails, the
+ * listener; else PATH is left to whoever replaced or removed it (a server
+ * that restarted, or stopped) and only the hidden link goes.  Where the rename fails, the
  * link stays for --untap.
  */
 void
@@ -548,6 +548,10 @@ tap_out(void)
 				return;
 			}
 			(void)exchange(tap.hidden, tap.name);
+		} else if (errno == ENOENT) {
+			/* PATH is gone: the server removed it (a one-shot
+			 * server does, once it has its client).  It is left
+			 * gone, as the server wanted. */
 		} else if (errno != EINVAL && errno != ENOSYS)
 			return;
 		else if (is(tap.name, tap.dev, tap.ino)) {

@@ -360,6 +360,18 @@ time.sleep(60)' "$T/dg"
 	[[ "$(timeout 20 "$UCAT" "$T/s" </dev/null)" == "second uid="* ]]
 }
 
+@test "--tap: a server that removes PATH while tapped: PATH stays gone, nothing is left" {
+	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
+	who srv stream "$T/s" srv
+	tap t "$T/s"
+	[[ "$(timeout 20 "$UCAT" "$T/s" </dev/null)" == "srv uid="* ]]
+	# As a one-shot server does once it has its client.
+	rm "$T/s"
+	stops t
+	[ ! -e "$T/s" ]
+	check_eq "left beside PATH" "" "$(leftovers "$T")"
+}
+
 @test "--tap: a relay in progress goes on after the swap out; new clients reach the server" {
 	[ -z "$TAP_SKIP" ] || skip "$TAP_SKIP"
 	who srv stream "$T/s" srv
