@@ -45,6 +45,17 @@ gone_pid() {
 	wait "$dead"
 }
 
+# started_ucat PID: the ucat that the timeout PID started (spawn's), once
+# it has; nothing if the timeout ended first.
+started_ucat() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		pgrep -P "$1" && return 0
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.001
+	done
+}
+
 # inode PATH
 inode() {
 	stat -c %i "$1"
@@ -484,10 +495,13 @@ after" "$(tail -n 2 "$T/early.out")"
 	for ((i = 0; i < 20; i++)); do
 		spawn a "$UCAT" -v --tap "$T/s"
 		spawn b "$UCAT" -v --tap "$T/s"
+		# The signal goes to ucat itself: timeout(1), signalled before
+		# it has started its child, would leave that child unsignalled.
+		pids=$(started_ucat "$a_PID"; started_ucat "$b_PID")
 		# From at once to well after the swap in: every moment must be
 		# one that a signal can undo.
 		sleep "0.0$((i % 10))"
-		kill -TERM "$a_PID" "$b_PID" 2>/dev/null || true
+		kill -TERM $pids 2>/dev/null || true
 		for n in a b; do
 			finish "$n"
 			case $STATUS in
