@@ -35,6 +35,7 @@ inside() {
 
 @test "ns:PID:@name: a container's abstract name, from the host, and a relay's every upstream" {
 	[ -z "$NS_SKIP" ] || skip "$NS_SKIP"
+	need_feature abstract
 	inside srv python3 "$TESTS_DIR/peer.py" who stream "@ucat-ns-$$" inside
 	run timeout 20 "$UCAT" "@ucat-ns-$$" </dev/null
 	check_eq "the host's own @name" 1 "$status"
@@ -60,6 +61,7 @@ inside() {
 	check_eq echo hello "$(echo hello | timeout 20 "$UCAT" "ns:$srv_NS:tcp:127.0.0.1:$port")"
 	# The host listens on an @name inside the namespace; a client there
 	# reaches it, one on the host does not.
+	has_feature abstract || return 0
 	listen l -k -e cat "ns:$srv_NS:@ucat-in-$$"
 	check_eq "a client inside" inside "$(echo inside | timeout 20 nsenter -t "$srv_NS" -n "$UCAT" "@ucat-in-$$")"
 	run timeout 20 "$UCAT" "@ucat-in-$$" </dev/null
@@ -101,6 +103,7 @@ inside() {
 
 @test "netns:NAME: the namespace ip netns made" {
 	[ -z "$NS_SKIP" ] || skip "$NS_SKIP"
+	need_feature abstract
 	need ip
 	NETNS=ucat-test-$$-$RANDOM
 	ip netns add "$NETNS" || skip "ip netns add is not permitted here"
@@ -120,20 +123,20 @@ inside() {
 		check_eq "status of ucat $*" "$want" "$status"
 		check_eq "message of ucat $*" "$msg" "$output"
 	}
-	expect 1 "ucat: ns:2147483646: no such process" ns:2147483646:@x
-	expect 2 "ucat: address 'ns:abc:@x': expected ns:PID:ADDRESS, PID a process id" ns:abc:@x
-	expect 2 "ucat: address 'ns::@x': expected ns:PID:ADDRESS, PID a process id" ns::@x
+	expect 1 "ucat: ns:2147483646: no such process" ns:2147483646:tcp:9
+	expect 2 "ucat: address 'ns:abc:x': expected ns:PID:ADDRESS, PID a process id" ns:abc:x
+	expect 2 "ucat: address 'ns::x': expected ns:PID:ADDRESS, PID a process id" ns::x
 	expect 2 "ucat: address 'ns:1': expected ns:PID:ADDRESS, PID a process id" ns:1
-	expect 2 "ucat: address 'netns:a/b:@x': expected netns:NAME:ADDRESS, NAME as ip netns names it" netns:a/b:@x
-	expect 1 "ucat: netns:ucat-none-$$: no such network namespace (see ip netns list)" "netns:ucat-none-$$:@x"
+	expect 2 "ucat: address 'netns:a/b:x': expected netns:NAME:ADDRESS, NAME as ip netns names it" netns:a/b:x
+	expect 1 "ucat: netns:ucat-none-$$: no such network namespace (see ip netns list)" "netns:ucat-none-$$:tcp:9"
 	expect 2 "ucat: address 'ns:1:fd:3': a namespace takes an address, not an inherited socket or another namespace" ns:1:fd:3
-	expect 2 "ucat: address 'ns:1:ns:2:@x': a namespace takes an address, not an inherited socket or another namespace" ns:1:ns:2:@x
+	expect 2 "ucat: address 'ns:1:ns:2:x': a namespace takes an address, not an inherited socket or another namespace" ns:1:ns:2:x
 	expect 2 "ucat: address 'ns:1:tcp:x': the port must be 1 to 65535" ns:1:tcp:x
-	expect 2 "ucat: -s: address 'ns:1:@x': a source is bound in ucat's own namespace" -s ns:1:@x "$T/s"
+	expect 2 "ucat: -s: address 'ns:1:tcp:9': a source is bound in ucat's own namespace" -s ns:1:tcp:9 tcp:10
 	# Root's namespace is not nobody's to enter.
 	need_nobody
 	inside srv python3 "$TESTS_DIR/peer.py" who stream "@ucat-no-$$" inside
-	run as_nobody "$UCAT" "ns:$srv_NS:@ucat-no-$$" </dev/null
+	run as_nobody "$UCAT" "ns:$srv_NS:tcp:127.0.0.1:9" </dev/null
 	check_eq "nobody into root's" 1 "$status"
 	[[ "$output" == "ucat: ns:$srv_NS: "* ]]
 	check_eq "files made" "" "$(ls -A "$T" | grep -v '^srv\.' || true)"
